@@ -1,0 +1,52 @@
+import { ApiObject, Chart } from 'cdk8s';
+import type { Construct } from 'constructs';
+import type { Canary } from '../sites/types.js';
+import { PART_OF } from './labels.js';
+
+/**
+ * The Argo CD bootstrap: an Application for the services, and an
+ * ApplicationSet that makes one Application per folder under `sites/`.
+ * Adding or removing a site adds or removes a folder and nothing here, so
+ * this chart changes only with the fleet settings.
+ */
+export class ArgoCdChart extends Chart {
+  constructor(scope: Construct, id: string, canary: Canary) {
+    const { argocd, namespace } = canary.settings;
+    super(scope, id, { namespace: argocd.namespace, labels: PART_OF, disableResourceNameHashes: true });
+    const under = (dir: string) => (argocd.path === '.' ? dir : `${argocd.path}/${dir}`);
+    const destination = { server: 'https://kubernetes.default.svc', namespace };
+    const syncPolicy = { automated: { prune: true, selfHeal: true }, syncOptions: ['CreateNamespace=true'] };
+    // Deleting an Application deletes what it deployed; a removed site's manifests go with it.
+    const finalizers = ['resources-finalizer.argocd.argoproj.io'];
+
+    new ApiObject(this, 'services', {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Application',
+      metadata: { name: 'aviary-services', finalizers },
+      spec: {
+        project: argocd.project,
+        source: { repoURL: argocd.repoURL, targetRevision: argocd.targetRevision, path: under('services') },
+        destination,
+        syncPolicy,
+      },
+    });
+
+    new ApiObject(this, 'sites', {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'ApplicationSet',
+      metadata: { name: 'aviary-sites' },
+      spec: {
+        generators: [{ git: { repoURL: argocd.repoURL, revision: argocd.targetRevision, directories: [{ path: under('sites/*') }] } }],
+        template: {
+          metadata: { name: 'site-{{path.basename}}', labels: { ...PART_OF, 'aviary.io/site': '{{path.basename}}' }, finalizers },
+          spec: {
+            project: argocd.project,
+            source: { repoURL: argocd.repoURL, targetRevision: argocd.targetRevision, path: '{{path}}' },
+            destination,
+            syncPolicy,
+          },
+        },
+      },
+    });
+  }
+}

@@ -1,0 +1,141 @@
+import { createHash } from 'node:crypto';
+import { ApiObject, Chart } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import type { Construct } from 'constructs';
+import { jobName, siteNames, type SiteNames } from '../sites/names.js';
+import { imageOf, type Canary, type Site } from '../sites/types.js';
+import { SYNC_WAVE, siteLabels } from './labels.js';
+import { resourceRequirements } from './quantities.js';
+
+/**
+ * Everything of one site: its Ingress, the ExternalSecret that brings its
+ * credentials from AWS Secrets Manager, and its WP-CLI Jobs.
+ *
+ * Jobs rerun by name, not by mutation: each Job's name ends in a hash of its
+ * own spec (image digest, arguments, hostnames, color), so a changed input
+ * gives a new Job that Argo CD creates while pruning the old one, and an
+ * unrelated change leaves the name, and so the Job, alone. A Job's pod
+ * template is immutable in Kubernetes, so mutating it in place would fail.
+ * No `ttlSecondsAfterFinished`: a Job the cluster deleted would look missing
+ * to Argo CD, which would then recreate and rerun it.
+ */
+export class SiteChart extends Chart {
+  constructor(scope: Construct, site: Site, canary: Canary) {
+    const { settings } = canary;
+    super(scope, site.id, { namespace: settings.namespace, labels: siteLabels(site.id), disableResourceNameHashes: true });
+    const names = siteNames(site.id, settings);
+
+    new ApiObject(this, 'credentials', externalSecret(names, settings));
+    new k8s.KubeIngress(this, 'ingress', ingress(site, names, canary));
+
+    const url = `https://${site.canonicalHostname}`;
+    // `$(` would be expanded by Kubernetes as a variable reference; `$$(` is its escape.
+    const title = site.name.replaceAll('$(', '$$(');
+    const jobs: ReadonlyArray<[string, string[]]> = [
+      ['install', ['core', 'install', `--url=${url}`, `--title=${title}`, '--admin_user=$(WP_ADMIN_USER)', '--admin_password=$(WP_ADMIN_PASSWORD)', '--admin_email=$(WP_ADMIN_EMAIL)', '--skip-email']],
+      ['theme', ['theme', 'install', site.theme, '--activate', `--url=${url}`]],
+      ['flush', ['cache', 'flush', `--url=${url}`]],
+    ];
+    jobs.forEach(([job, args], i) => new k8s.KubeJob(this, job, wpCliJob(site, names, canary, job, args, i + 1)));
+  }
+}
+
+function externalSecret(names: SiteNames, settings: Canary['settings']) {
+  const fromDb = (key: string, property: string) => ({ secretKey: key, remoteRef: { key: names.dbSecretId, property } });
+  const fromAdmin = (key: string, property: string) => ({ secretKey: key, remoteRef: { key: names.adminSecretId, property } });
+  return {
+    apiVersion: 'external-secrets.io/v1beta1',
+    kind: 'ExternalSecret',
+    metadata: { name: names.credentials, annotations: { [SYNC_WAVE]: '0' } },
+    spec: {
+      refreshInterval: settings.secrets.refreshInterval,
+      secretStoreRef: { kind: settings.secrets.store.kind, name: settings.secrets.store.name },
+      target: {
+        name: names.credentials,
+        creationPolicy: 'Owner',
+        // The official image's wp-config.php reads WORDPRESS_DB_*; the host there is host:port.
+        template: {
+          engineVersion: 'v2',
+          data: {
+            WORDPRESS_DB_HOST: '{{ .db_host }}:{{ .db_port }}',
+            WORDPRESS_DB_NAME: '{{ .db_name }}',
+            WORDPRESS_DB_USER: '{{ .db_user }}',
+            WORDPRESS_DB_PASSWORD: '{{ .db_password }}',
+            WP_ADMIN_USER: '{{ .admin_user }}',
+            WP_ADMIN_EMAIL: '{{ .admin_email }}',
+            WP_ADMIN_PASSWORD: '{{ .admin_password }}',
+          },
+        },
+      },
+      data: [
+        fromDb('db_host', 'host'),
+        fromDb('db_port', 'port'),
+        fromDb('db_name', 'database'),
+        fromDb('db_user', 'username'),
+        fromDb('db_password', 'password'),
+        fromAdmin('admin_user', 'username'),
+        fromAdmin('admin_email', 'email'),
+        fromAdmin('admin_password', 'password'),
+      ],
+    },
+  };
+}
+
+/** Public hostnames go to the `ingress` color; the preview hostname to the `service` color. */
+function ingress(site: Site, names: SiteNames, canary: Canary): k8s.KubeIngressProps {
+  const { settings } = canary;
+  const rule = (host: string, color: string): k8s.IngressRule => ({
+    host,
+    http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: color, port: { name: 'http' } } } }] },
+  });
+  const hosts = [...site.hostnames, ...(names.previewHostname ? [names.previewHostname] : [])];
+  const annotations: Record<string, string> = { ...settings.ingress.annotations, [SYNC_WAVE]: '0' };
+  if (settings.ingress.tlsClusterIssuer) annotations['cert-manager.io/cluster-issuer'] = settings.ingress.tlsClusterIssuer;
+  return {
+    metadata: { name: names.ingress, annotations },
+    spec: {
+      ingressClassName: settings.ingress.className,
+      rules: [
+        ...site.hostnames.map((host) => rule(host, site.ingress)),
+        ...(names.previewHostname ? [rule(names.previewHostname, site.service)] : []),
+      ],
+      tls: settings.ingress.tlsClusterIssuer ? [{ hosts, secretName: names.tlsSecret }] : undefined,
+    },
+  };
+}
+
+function wpCliJob(site: Site, names: SiteNames, canary: Canary, job: string, args: string[], wave: number): k8s.KubeJobProps {
+  const labels = { ...siteLabels(site.id), 'aviary.io/job': job };
+  const spec: k8s.JobSpec = {
+    backoffLimit: 3,
+    activeDeadlineSeconds: 900,
+    template: {
+      metadata: {
+        labels,
+        // Inputs that are not otherwise in the spec, so that changing them changes the hash.
+        annotations: { 'aviary.io/color': site.service, 'aviary.io/hostnames': site.hostnames.join(',') },
+      },
+      spec: {
+        restartPolicy: 'Never',
+        automountServiceAccountToken: false,
+        // WP-CLI refuses to run as root; www-data is uid/gid 33 in the WordPress images.
+        securityContext: { runAsUser: 33, runAsGroup: 33, runAsNonRoot: true },
+        containers: [
+          {
+            name: 'wp-cli',
+            image: imageOf(canary, site.service),
+            imagePullPolicy: 'IfNotPresent',
+            command: ['wp'],
+            args,
+            // WORDPRESS_DB_* for wp-config.php, WP_ADMIN_* for the `$(…)` references in args.
+            envFrom: [{ secretRef: { name: names.credentials } }],
+            resources: resourceRequirements(canary.settings.resources.job),
+            securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: false, capabilities: { drop: ['ALL'] } },
+          },
+        ],
+      },
+    },
+  };
+  const hash = createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 10);
+  return { metadata: { name: jobName(site.id, job, hash), labels, annotations: { [SYNC_WAVE]: String(wave) } }, spec };
+}

@@ -1,0 +1,37 @@
+import { InvalidInputError } from '../sites/problems.js';
+
+/**
+ * The failures the CLI knows how to report, each with its exit status
+ * (see the README): 1 invalid input or refused, 2 usage, 3 outside system.
+ */
+
+/** The user asked for something Aviary will not do as asked (e.g. a mass teardown without --confirm). */
+export class RefusedError extends Error {
+  readonly exitCode = 1;
+  override name = 'RefusedError';
+}
+
+/** The command line itself is wrong. */
+export class UsageError extends Error {
+  readonly exitCode = 2;
+  override name = 'UsageError';
+}
+
+/** git, GitHub, AWS or MySQL failed after retries. `system` names which, `step` what we were doing. */
+export class OutsideSystemError extends Error {
+  readonly exitCode = 3;
+  override name = 'OutsideSystemError';
+  constructor(
+    readonly system: string,
+    readonly step: string,
+    cause: unknown,
+  ) {
+    super(`${system}: ${step} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+export function exitCodeOf(error: unknown): number {
+  if (error instanceof InvalidInputError) return 1;
+  if (error instanceof RefusedError || error instanceof UsageError || error instanceof OutsideSystemError) return error.exitCode;
+  return 1;
+}

@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { InvalidInputError, type Problem } from './problems.js';
+import { RULES, ruleContext } from './rules.js';
+import { canaryFileSchema, sitesFileSchema, type CanaryFile, type SitesFile } from './schema.js';
+import { Source } from './source.js';
+import type { Canary, Fleet, Site } from './types.js';
+
+/** Reads, validates and cross-checks both input files; throws InvalidInputError listing every problem. */
+export function loadFleet(sitesPath: string, canaryPath: string): Fleet {
+  const sites = readSource(sitesPath);
+  const canary = readSource(canaryPath);
+  const unreadable = [sites, canary].filter((s): s is Problem => !(s instanceof Source));
+  if (unreadable.length > 0) throw new InvalidInputError(unreadable);
+  return parseFleet(sites as Source, canary as Source);
+}
+
+export function readSource(path: string): Source | Problem {
+  try {
+    return new Source(path, readFileSync(path, 'utf8'));
+  } catch (e) {
+    const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (e as Error).message;
+    return { file: path, line: 0, column: 0, path: '', message: reason, hint: 'pass the right path with --sites / --canary' };
+  }
+}
+
+/** Validates two parsed files together. Both are always checked, so the user sees every problem at once. */
+export function parseFleet(sitesSource: Source, canarySource: Source): Fleet {
+  const sites = check(sitesSource, sitesFileSchema, 'a list of sites under "sites:"');
+  const canary = check(canarySource, canaryFileSchema, 'repository, selector and services');
+  const problems = [...sites.problems, ...canary.problems];
+  if (sitesSource.syntaxProblems().length === 0) {
+    const ctx = ruleContext(sitesSource, sitesSource.toJS(), canarySource.syntaxProblems().length === 0 ? canarySource.toJS() : {});
+    for (const rule of RULES) problems.push(...rule(ctx));
+  }
+  if (problems.length > 0 || !sites.data || !canary.data) {
+    const order = (p: Problem) => (p.file === sitesSource.file ? 0 : 1);
+    throw new InvalidInputError(problems.sort((a, b) => order(a) - order(b) || a.line - b.line || a.column - b.column));
+  }
+  return toFleet(sites.data, canary.data);
+}
+
+function check<T>(source: Source, schema: z.ZodType<T>, expected: string): { data?: T; problems: Problem[] } {
+  const syntax = source.syntaxProblems();
+  if (syntax.length > 0) return { problems: syntax };
+  if (source.isEmpty()) return { problems: [source.problem([], 'the file is empty', `it must hold ${expected}`)] };
+  const result = schema.safeParse(source.toJS());
+  if (result.success) return { data: result.data, problems: [] };
+  return { problems: result.error.issues.flatMap((issue) => toProblems(source, schema, issue)) };
+}
+
+/** Turns a schema issue into located problems, in words a person editing YAML understands. */
+function toProblems(source: Source, schema: z.ZodType, issue: z.core.$ZodIssue): Problem[] {
+  const path = issue.path as PropertyKey[];
+  if (issue.code === 'unrecognized_keys') {
+    const allowed = keysAt(schema, path);
+    return issue.keys.map((key) =>
+      source.keyProblem([...path, key], `unknown key "${key}"`, allowed.length ? `allowed keys here: ${allowed.join(', ')}` : 'remove it'),
+    );
+  }
+  if (issue.code === 'invalid_type' && path.length > 0 && !source.has(path)) {
+    const field = String(path[path.length - 1]);
+    return [source.keyProblem(path, `missing required field "${field}"`, `add "${field}:" to this entry`)];
+  }
+  const [message, hint] = issue.message.split('\nhint: ');
+  const value = valueAt(source, path);
+  const shown = typeof value === 'string' || typeof value === 'number' ? `${JSON.stringify(value)} ` : '';
+  return [source.problem(path, `${shown}${message}`, hint)];
+}
+
+function valueAt(source: Source, path: readonly PropertyKey[]): unknown {
+  return path.reduce<unknown>((node, key) => (node as Record<PropertyKey, unknown> | undefined)?.[key], source.toJS());
+}
+
+/** The keys an object schema accepts at `path`, for "did you mean" hints. */
+function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let node: z.ZodType | undefined = schema;
+  for (const key of [...path, null]) {
+    while (node instanceof z.ZodOptional || node instanceof z.ZodDefault || node instanceof z.ZodPrefault) node = node.unwrap() as z.ZodType;
+    if (key === null) break;
+    if (node instanceof z.ZodObject) node = node.shape[key as string];
+    else if (node instanceof z.ZodArray) node = node.element as z.ZodType;
+    else return [];
+  }
+  return node instanceof z.ZodObject ? Object.keys(node.shape) : [];
+}
+
+function toFleet(sites: SitesFile, canary: CanaryFile): Fleet {
+  const { repository, selector, services, ...settings } = canary;
+  const fleetCanary: Canary = { repository, selector, services, settings };
+  return {
+    sites: sites.sites.map(
+      (s): Site => ({
+        ...s,
+        canonicalHostname: s.canonicalHostname ?? s.hostnames[0],
+        ingress: s.ingress ?? s.service,
+      }),
+    ),
+    canary: fleetCanary,
+  };
+}

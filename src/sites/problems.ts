@@ -1,0 +1,38 @@
+/** One thing wrong with the inputs, located for a person to fix it. */
+export interface Problem {
+  /** The file as the user named it, e.g. `sites.yaml`. */
+  readonly file: string;
+  /** 1-based; 0 when the problem has no position (e.g. a missing file). */
+  readonly line: number;
+  readonly column: number;
+  /** Where in the document, e.g. `sites[2].hostnames[0]`; empty for the whole file. */
+  readonly path: string;
+  readonly message: string;
+  /** What to do about it. */
+  readonly hint?: string;
+}
+
+export function formatProblem(p: Problem): string {
+  const where = p.line > 0 ? `${p.file}:${p.line}:${p.column}` : p.file;
+  const what = p.path ? `${p.path}: ${p.message}` : p.message;
+  return `${where}: ${what}${p.hint ? `\n    hint: ${p.hint}` : ''}`;
+}
+
+/** The inputs are invalid; carries every problem found, so the user fixes them in one pass. */
+export class InvalidInputError extends Error {
+  constructor(readonly problems: readonly Problem[]) {
+    const n = problems.length;
+    super(`${n} problem${n === 1 ? '' : 's'} in the inputs:\n${problems.map(formatProblem).join('\n')}`);
+    this.name = 'InvalidInputError';
+  }
+}
+
+/** Renders a document path like `sites[2].hostnames[0]`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out ? `.${String(key)}` : String(key);
+  }
+  return out;
+}

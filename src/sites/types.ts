@@ -1,0 +1,106 @@
+/**
+ * The vocabulary of Aviary: what `sites.yaml` and `canary.yaml` mean once they
+ * are loaded and validated. Everything downstream (charts, CLI edits, the
+ * pipeline) speaks in these types, never in raw YAML.
+ */
+
+/** The two long-lived colors. One of them is the active canary. */
+export const COLORS = ['blue', 'green'] as const;
+export type Color = (typeof COLORS)[number];
+
+/** One WordPress site, as declared in `sites.yaml`. */
+export interface Site {
+  /** DNS-1123 label; names every resource of the site. */
+  readonly id: string;
+  /** WordPress site title. */
+  readonly name: string;
+  /** Theme slug activated after install. */
+  readonly theme: string;
+  /** Public hostnames, in the order written. */
+  readonly hostnames: readonly string[];
+  /** The URL WordPress is installed at; one of `hostnames`. */
+  readonly canonicalHostname: string;
+  /** The color the site runs on: its Jobs' image and its preview hostname. */
+  readonly service: Color;
+  /**
+   * The color its public hostnames route to.
+   * @default service
+   */
+  readonly ingress: Color;
+}
+
+/** One color's workload, from `canary.yaml` `services.<color>`. */
+export interface ColorService {
+  /** sha256 digest (64 hex) of the image; the image is `repository@sha256:<imageTag>`. */
+  readonly imageTag: string;
+  readonly replicas: number;
+}
+
+/** CPU and memory of one container, Kubernetes quantities. */
+export interface Resources {
+  readonly requests: { readonly cpu: string; readonly memory: string };
+  readonly limits: { readonly cpu?: string; readonly memory: string };
+}
+
+/** Fleet-wide settings, beside the colors in `canary.yaml`; all optional there. */
+export interface FleetSettings {
+  /** @default 'wp-platform' */
+  readonly namespace: string;
+  readonly ingress: {
+    /** @default 'nginx' */
+    readonly className: string;
+    /** Extra annotations on every site Ingress. @default {} */
+    readonly annotations: Readonly<Record<string, string>>;
+    /** cert-manager ClusterIssuer; when set, each site gets TLS in Secret `<id>-tls`. @default none */
+    readonly tlsClusterIssuer?: string;
+  };
+  /** A site is previewed at `<id>.<previewDomain>` on its `service` color. @default none (no preview host) */
+  readonly previewDomain?: string;
+  readonly resources: {
+    /** The blue/green WordPress containers. */
+    readonly web: Resources;
+    /** The WP-CLI Job containers. */
+    readonly job: Resources;
+  };
+  readonly secrets: {
+    /** Secrets Manager names are `<prefix>/<id>/db` and `<prefix>/<id>/admin`. @default 'aviary/sites' */
+    readonly prefix: string;
+    /** The External Secrets store that reads Secrets Manager. @default ClusterSecretStore 'aws-secrets-manager' */
+    readonly store: { readonly kind: 'ClusterSecretStore' | 'SecretStore'; readonly name: string };
+    /** How often External Secrets re-reads them. @default '1h' */
+    readonly refreshInterval: string;
+  };
+  readonly argocd: {
+    /** The manifests repository Argo CD syncs from. */
+    readonly repoURL: string;
+    /** @default 'main' */
+    readonly targetRevision: string;
+    /** Folder of the manifests repo holding `services/` and `sites/`. @default '.' */
+    readonly path: string;
+    /** Namespace Argo CD runs in. @default 'argocd' */
+    readonly namespace: string;
+    /** @default 'default' */
+    readonly project: string;
+  };
+}
+
+/** `canary.yaml`: the two colors, which one is the active canary, and the fleet settings. */
+export interface Canary {
+  /** Image repository without tag or digest. */
+  readonly repository: string;
+  /** The active canary color. */
+  readonly selector: Color;
+  readonly services: Readonly<Record<Color, ColorService>>;
+  readonly settings: FleetSettings;
+}
+
+/** Both input files, validated and cross-checked. */
+export interface Fleet {
+  readonly sites: readonly Site[];
+  readonly canary: Canary;
+}
+
+/** The image a color runs: pinned by digest so a revert restores the exact bytes. */
+export function imageOf(canary: Canary, color: Color): string {
+  return `${canary.repository}@sha256:${canary.services[color].imageTag}`;
+}
