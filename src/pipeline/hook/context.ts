@@ -1,0 +1,72 @@
+import { siteNames, type SiteNames } from '../../sites/names.js';
+import type { AwsClients } from './aws.js';
+import type { HookConfig } from './config.js';
+import { SiteDatabase } from './database.js';
+import { Redactor } from './redact.js';
+import { Registry, type Outcome } from './registry.js';
+import { outside, type OutsideSystem, type RetryPolicy } from './retry.js';
+import { SiteSecrets } from './secrets.js';
+import { SiteStorage } from './storage.js';
+
+/** One thing the hook did (or found already done) for a site. */
+export interface StepReport {
+  readonly site: string;
+  readonly step: string;
+  readonly outcome: Outcome;
+}
+
+/** Everything a provision or teardown run works with. */
+export interface HookContext {
+  readonly config: HookConfig;
+  readonly registry: Registry;
+  readonly secrets: SiteSecrets;
+  readonly database: SiteDatabase;
+  readonly storage: SiteStorage;
+  readonly redactor: Redactor;
+  readonly retry: RetryPolicy;
+  /** Called after each step; the CLI prints it. */
+  readonly onStep: (report: StepReport) => void;
+}
+
+export function hookContext(opts: {
+  config: HookConfig;
+  aws: AwsClients;
+  redactor: Redactor;
+  retry: RetryPolicy;
+  onStep?: (report: StepReport) => void;
+}): HookContext {
+  return {
+    config: opts.config,
+    registry: new Registry(opts.aws.dynamodb, opts.config.table),
+    secrets: new SiteSecrets(opts.aws.secrets, opts.redactor),
+    database: new SiteDatabase(opts.config.mysql),
+    storage: new SiteStorage(opts.aws.s3, opts.config.bucket),
+    redactor: opts.redactor,
+    retry: opts.retry,
+    onStep: opts.onStep ?? (() => undefined),
+  };
+}
+
+/** The names of a site's resources under this run's secret prefix: the same function the charts use. */
+export function namesFor(ctx: Pick<HookContext, 'config'>, id: string): SiteNames {
+  return siteNamesWithPrefix(id, ctx.config.secretPrefix);
+}
+
+/** siteNames() needs only the prefix of the fleet's secret settings to name what the hook touches. */
+export function siteNamesWithPrefix(id: string, secretPrefix: string): SiteNames {
+  const secrets = { prefix: secretPrefix, store: { kind: 'ClusterSecretStore', name: 'unused' }, refreshInterval: '1h' } as const;
+  return siteNames(id, { secrets, previewDomain: undefined });
+}
+
+/** Runs one step with retries, reports its outcome, and names site and step if it finally fails. */
+export async function step<T extends Outcome | { outcome: Outcome }>(
+  ctx: HookContext,
+  site: string,
+  system: OutsideSystem,
+  what: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const result = await outside(system, `site ${site}: ${what}`, fn, ctx.retry, ctx.redactor);
+  ctx.onStep({ site, step: what, outcome: typeof result === 'string' ? result : result.outcome });
+  return result;
+}

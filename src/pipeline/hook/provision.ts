@@ -1,0 +1,46 @@
+import type { Site } from '../../sites/types.js';
+import { namesFor, step, type HookContext, type StepReport } from './context.js';
+
+/** The WordPress administrator every site is installed with; its password is generated per site. */
+export const ADMIN_USERNAME = 'aviary-admin';
+
+/**
+ * Gives a site everything its manifests expect to find, in an order that
+ * makes a half-done run safe to repeat: the registry says "provisioning"
+ * first and "ready" last; the db secret (and so the password) exists before
+ * the MySQL user that uses it.
+ */
+export async function provisionSite(ctx: HookContext, site: Site): Promise<void> {
+  const names = namesFor(ctx, site.id);
+  const { config } = ctx;
+  const id = site.id;
+
+  await step(ctx, id, 'AWS DynamoDB', `registry item in ${config.table}`, () => ctx.registry.beginProvision(site));
+  const db = await step(ctx, id, 'AWS Secrets Manager', `secret ${names.dbSecretId}`, () =>
+    ctx.secrets.ensureDb(names.dbSecretId, id, {
+      host: config.dbHost,
+      port: String(config.dbPort),
+      database: names.database,
+      username: names.databaseUser,
+    }),
+  );
+  await step(ctx, id, 'AWS Secrets Manager', `secret ${names.adminSecretId}`, () =>
+    ctx.secrets.ensureAdmin(names.adminSecretId, id, { username: ADMIN_USERNAME, email: `${ADMIN_USERNAME}@${site.canonicalHostname}` }),
+  );
+  await step(ctx, id, 'MySQL', `database ${names.database}`, () => ctx.database.ensureDatabase(names.database));
+  await step(ctx, id, 'MySQL', `user ${names.databaseUser}`, () => ctx.database.ensureUser(names.databaseUser, db.value.password));
+  await step(ctx, id, 'MySQL', `grant on ${names.database} to ${names.databaseUser}`, () =>
+    ctx.database.ensureGrant(names.database, names.databaseUser),
+  );
+  await step(ctx, id, 'AWS S3', `prefix s3://${config.bucket}/${names.s3Prefix}`, () => ctx.storage.ensurePrefix(names.s3Prefix));
+  await step(ctx, id, 'AWS DynamoDB', 'registry status ready', () => ctx.registry.markReady(id));
+}
+
+/** Provisions sites one after another and stops at the first failure (its error names the site and step). */
+export async function provisionSites(ctx: HookContext, sites: readonly Site[]): Promise<StepReport[]> {
+  const reports: StepReport[] = [];
+  const inner = ctx.onStep;
+  const recording: HookContext = { ...ctx, onStep: (r) => (reports.push(r), inner(r)) };
+  for (const site of sites) await provisionSite(recording, site);
+  return reports;
+}

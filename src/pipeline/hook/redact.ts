@@ -1,0 +1,31 @@
+/**
+ * Keeps secret values out of everything Aviary prints. Outside systems echo
+ * their input in errors (a SQL syntax error quotes the statement, a URL error
+ * quotes the URL), so every message from them passes through `scrub` before
+ * it can reach a log line or an exception a user sees.
+ */
+export class Redactor {
+  private readonly secrets = new Set<string>();
+
+  /** Remembers a secret value; short values are ignored because scrubbing them would mangle ordinary words. */
+  add(secret: string | undefined): void {
+    if (secret && secret.length >= 6) this.secrets.add(secret);
+  }
+
+  scrub(text: string): string {
+    let out = text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]+:)[^@\s]+@/gi, '$1***@');
+    // Longest first, so a secret that contains another is replaced whole.
+    for (const s of [...this.secrets].sort((a, b) => b.length - a.length)) out = out.split(s).join('***');
+    return out;
+  }
+
+  /** An Error with a scrubbed message and no links to the original (whose fields may hold SQL or credentials). */
+  scrubError(error: unknown): Error {
+    const message = error instanceof Error ? error.message || error.name : String(error);
+    const clean = new Error(this.scrub(message));
+    clean.name = error instanceof Error ? error.name : 'Error';
+    const code = (error as { code?: unknown } | undefined)?.code;
+    if (typeof code === 'string') Object.assign(clean, { code });
+    return clean;
+  }
+}
