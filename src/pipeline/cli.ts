@@ -7,7 +7,7 @@ import * as pipeline from './commands/pipeline.js';
 import * as publish from './commands/publish.js';
 import * as site from './commands/site.js';
 import * as synth from './commands/synth.js';
-import { exitCodeOf } from './errors.js';
+import { exitCodeOf, OutsideSystemError, RefusedError, UsageError } from './errors.js';
 
 /** The `aviary` command line: global input options, then one module per command group. */
 export function buildProgram(): Command {
@@ -26,14 +26,13 @@ export function buildProgram(): Command {
 export async function main(argv: readonly string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv, { from: 'user' });
-    return 0;
+    // A command may report failure without throwing (e.g. `validate --json` prints its result, then exits 1).
+    return Number(process.exitCode ?? 0);
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     if (error instanceof InvalidInputError) {
       process.stderr.write(`${error.problems.map(formatProblem).join('\n')}\n${error.problems.length} problem(s); nothing was written.\n`);
-    } else if (error instanceof Error && exitCodeOf(error) !== 1) {
-      process.stderr.write(`error: ${error.message}\n`);
-    } else if (error instanceof Error && error.name !== 'Error') {
+    } else if (error instanceof RefusedError || error instanceof UsageError || error instanceof OutsideSystemError) {
       process.stderr.write(`error: ${error.message}\n`);
     } else {
       process.stderr.write(`internal error (please report it): ${error instanceof Error ? error.stack : String(error)}\n`);

@@ -1,4 +1,4 @@
-import { renderFleet } from '../charts/render.js';
+import { eachManifestFile } from '../charts/render.js';
 import { loadFleet } from '../sites/load.js';
 import type { Fleet } from '../sites/types.js';
 import { writeDist } from './write-dist.js';
@@ -18,7 +18,5 @@ export interface SynthResult {
 /** Validates the inputs and replaces `out` with their manifests; invalid inputs write nothing. */
 export function synth(inputs: InputPaths, out: string): SynthResult {
   const fleet = loadFleet(inputs.sites, inputs.canary);
-  const files = renderFleet(fleet);
-  writeDist(out, files);
-  return { fleet, files: files.length };
+  return { fleet, files: writeDist(out, eachManifestFile(fleet)) };
 }

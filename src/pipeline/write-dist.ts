@@ -3,18 +3,20 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { ManifestFile } from '../charts/render.js';
 
 /**
- * Replaces the directory `out` with exactly `files`, all or nothing: the new
+ * Replaces the directory `out` with exactly `files`, all or nothing, and
+ * returns how many were written: the new
  * tree is written beside it and swapped in with renames, so a failure at any
  * point leaves the previous `out` as it was, and files of removed sites are
  * gone because the old tree is dropped as a whole.
  */
-export function writeDist(out: string, files: readonly ManifestFile[]): void {
+export function writeDist(out: string, files: Iterable<ManifestFile>): number {
   const target = resolve(out);
   const staging = join(dirname(target), `.${basename(target)}.staging-${process.pid}`);
   const previous = join(dirname(target), `.${basename(target)}.previous-${process.pid}`);
   rmSync(staging, { recursive: true, force: true });
+  const made = new Set<string>();
+  let written = 0;
   try {
-    const made = new Set<string>();
     for (const file of files) {
       const dir = dirname(join(staging, file.path));
       if (!made.has(dir)) {
@@ -22,6 +24,7 @@ export function writeDist(out: string, files: readonly ManifestFile[]): void {
         made.add(dir);
       }
       writeFileSync(join(staging, file.path), file.content);
+      written++;
     }
     mkdirSync(staging, { recursive: true });
     swap(target, staging, previous);
@@ -30,6 +33,7 @@ export function writeDist(out: string, files: readonly ManifestFile[]): void {
     throw error;
   }
   rmSync(previous, { recursive: true, force: true });
+  return written;
 }
 
 function swap(target: string, staging: string, previous: string): void {

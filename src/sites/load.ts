@@ -58,7 +58,7 @@ function toProblems(source: Source, schema: z.ZodType, issue: z.core.$ZodIssue):
       source.keyProblem([...path, key], `unknown key "${key}"`, allowed.length ? `allowed keys here: ${allowed.join(', ')}` : 'remove it'),
     );
   }
-  if (issue.code === 'invalid_type' && path.length > 0 && !source.has(path)) {
+  if (path.length > 0 && !source.has(path)) {
     const field = String(path[path.length - 1]);
     return [source.keyProblem(path, `missing required field "${field}"`, `add "${field}:" to this entry`)];
   }
