@@ -24,8 +24,8 @@ export interface HookContext {
   readonly storage: SiteStorage;
   readonly redactor: Redactor;
   readonly retry: RetryPolicy;
-  /** Called after each step; the CLI prints it. */
-  readonly onStep: (report: StepReport) => void;
+  /** Called (and awaited) after each step: the CLI prints it; tests use it to break things between steps. */
+  readonly onStep: (report: StepReport) => void | Promise<void>;
 }
 
 export function hookContext(opts: {
@@ -33,7 +33,7 @@ export function hookContext(opts: {
   aws: AwsClients;
   redactor: Redactor;
   retry: RetryPolicy;
-  onStep?: (report: StepReport) => void;
+  onStep?: (report: StepReport) => void | Promise<void>;
 }): HookContext {
   return {
     config: opts.config,
@@ -67,6 +67,6 @@ export async function step<T extends Outcome | { outcome: Outcome }>(
   fn: () => Promise<T>,
 ): Promise<T> {
   const result = await outside(system, `site ${site}: ${what}`, fn, ctx.retry, ctx.redactor);
-  ctx.onStep({ site, step: what, outcome: typeof result === 'string' ? result : result.outcome });
+  await ctx.onStep({ site, step: what, outcome: typeof result === 'string' ? result : result.outcome });
   return result;
 }

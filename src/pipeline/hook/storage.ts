@@ -22,7 +22,7 @@ export class SiteStorage {
     } catch (error) {
       if ((error as Error).name !== 'NotFound' && (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 404) throw error;
     }
-    await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: '', ContentType: 'text/plain' }));
+    await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: new Uint8Array(0), ContentLength: 0, ContentType: 'text/plain' }));
     return 'created';
   }
 
