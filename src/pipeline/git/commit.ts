@@ -1,0 +1,21 @@
+import type { SimpleGit } from 'simple-git';
+import { gitStep } from './run.js';
+
+/**
+ * Stages everything under `prefix` (additions, changes, deletions) and
+ * commits it. The author is the person behind the input commit when known,
+ * so the manifests history says who deployed what; the committer is Aviary.
+ */
+export async function commitAll(git: SimpleGit, prefix: string, message: string, author?: string): Promise<string> {
+  return gitStep('committing the manifests', async () => {
+    await git.raw(['add', '-A', '--', prefix]);
+    await git.raw(['commit', '-q', '--no-verify', '--cleanup=verbatim', ...(author ? [`--author=${author}`] : []), '-m', message]);
+    return (await git.raw(['rev-parse', 'HEAD'])).trim();
+  });
+}
+
+/** The value of the trailer `key` in `commit`'s message. */
+export async function trailerOf(git: SimpleGit, commit: string, key: string): Promise<string | undefined> {
+  const out = await git.raw(['log', '-1', `--format=%(trailers:key=${key},valueonly,separator=%x2C)`, commit]);
+  return out.trim().split(',')[0] || undefined;
+}
