@@ -112,6 +112,21 @@ describe('MariaDB', () => {
     }
   });
 
+  it('hangs connections while paused and serves them again after resume', { timeout: SLOW }, async () => {
+    db.pause();
+    try {
+      await expect(mysql.createConnection({ uri: db.url, connectTimeout: 500 })).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+    } finally {
+      db.resume();
+    }
+    const conn = await mysql.createConnection(db.url);
+    await conn.end();
+  });
+
+  it('says how to install MariaDB when it is missing', async () => {
+    await expect(withoutPath(() => startMariaDb())).rejects.toThrow(/not found.*scripts\/ensure-mariadb\.sh/);
+  });
+
   it('removes its temp dir on stop', { timeout: SLOW }, async () => {
     const other = await startMariaDb();
     await other.stop();
