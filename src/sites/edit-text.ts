@@ -128,7 +128,9 @@ export class YamlText {
     if (seq.flow) {
       // `sites: []` becomes a block sequence under its key.
       const indent = ' '.repeat(this.keyColumn(seqStart) + 2);
-      this.patches.push({ start: seqStart, end: seqEnd, text: `${this.eol}${block.map((l) => indent + l).join(this.eol)}` });
+      let start = seqStart;
+      while (start > 0 && this.text[start - 1] === ' ') start--;
+      this.patches.push({ start, end: seqEnd, text: `${this.eol}${block.map((l) => indent + l).join(this.eol)}` });
       return;
     }
     const items = seq.items as Node[];
@@ -221,8 +223,19 @@ export function scalarSource(value: string, like?: Scalar['type']): string {
   if (like === Scalar.QUOTE_SINGLE) return `'${value.replaceAll("'", "''")}'`;
   // Plain only for simple words that YAML reads back as the same string (not `true`, `1e5`, …) and
   // that are safe inside a flow collection; anything else is double-quoted (JSON strings are valid YAML).
-  const plain = like !== Scalar.QUOTE_DOUBLE && /^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(value) && stringify(value).trimEnd() === value;
+  const plain = like !== Scalar.QUOTE_DOUBLE && /^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(value) && readsBackAsItself(value);
   return plain ? value : JSON.stringify(value);
+}
+
+/** Memoized: a bulk edit writes the same few values (colors) thousands of times, and `stringify` builds a Document per call. */
+const readsBack = new Map<string, boolean>();
+function readsBackAsItself(value: string): boolean {
+  let known = readsBack.get(value);
+  if (known === undefined) {
+    known = stringify(value).trimEnd() === value;
+    if (readsBack.size < 10_000) readsBack.set(value, known);
+  }
+  return known;
 }
 
 export function rangeOf(node: Node): [number, number] {
