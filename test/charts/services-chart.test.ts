@@ -1,0 +1,215 @@
+// The services chart, read back from the synthesized YAML: per color a
+// Deployment and a Service, and the canary-env ConfigMap.
+import { describe, expect, it } from 'vitest';
+import { renderShared } from '../../src/charts/render.js';
+import type { Fleet } from '../../src/sites/types.js';
+import {
+  BLUE_DIGEST,
+  GREEN_DIGEST,
+  REPOSITORY,
+  buildFleet,
+  canaryDoc,
+  changedPaths,
+  digest,
+  distOf,
+  exampleFleet,
+  fullFleet,
+  only,
+  parseManifests,
+  siteEntry,
+  type ColorName,
+  type K8sObject,
+} from './fixtures.js';
+
+const COLORS: readonly ColorName[] = ['blue', 'green'];
+const PART_OF = { 'app.kubernetes.io/part-of': 'aviary', 'app.kubernetes.io/managed-by': 'aviary' };
+
+function sharedFile(fleet: Fleet, path: string): string {
+  return only(renderShared(fleet.canary).filter((f) => f.path === path), path).content;
+}
+
+function colorObjects(fleet: Fleet, color: ColorName): { deployment: K8sObject; service: K8sObject } {
+  const objects = parseManifests(sharedFile(fleet, `services/${color}.yaml`));
+  expect(objects.map((o) => o.kind)).toEqual(['Deployment', 'Service']);
+  return { deployment: objects[0], service: objects[1] };
+}
+
+function canaryEnv(fleet: Fleet): K8sObject {
+  return only(parseManifests(sharedFile(fleet, 'services/canary-env.yaml')), 'ConfigMap');
+}
+
+const wordpress = (deployment: K8sObject): K8sObject => only(deployment.spec.template.spec.containers, 'container');
+
+describe('services chart: Deployments', () => {
+  it.each(COLORS)('%s-deployment: names, labels, selector and replicas of the seed', (color) => {
+    const { deployment } = colorObjects(exampleFleet(), color);
+    expect(deployment.apiVersion).toBe('apps/v1');
+    expect(deployment.metadata.name).toBe(`${color}-deployment`);
+    expect(deployment.metadata.namespace).toBe('wp-platform');
+    expect(deployment.metadata.labels).toEqual({ app: color, ...PART_OF });
+    expect(deployment.spec.selector).toEqual({ matchLabels: { app: color } });
+    // Exactly the selector's labels: no cdk8s.io/metadata.addr, which would change with the construct tree.
+    expect(deployment.spec.template.metadata.labels).toEqual({ app: color });
+    expect(deployment.spec.replicas).toBe(color === 'blue' ? 2 : 1);
+  });
+
+  it('runs each color on its own image, pinned by digest', () => {
+    const fleet = exampleFleet();
+    for (const color of COLORS) {
+      const container = wordpress(colorObjects(fleet, color).deployment);
+      expect(container.name).toBe('wordpress');
+      expect(container.image).toBe(`${REPOSITORY}@sha256:${fleet.canary.services[color].imageTag}`);
+      expect(container.image).toMatch(/@sha256:[0-9a-f]{64}$/);
+    }
+    expect(wordpress(colorObjects(fleet, 'blue').deployment).image).not.toBe(wordpress(colorObjects(fleet, 'green').deployment).image);
+  });
+
+  it('serves http on port 80 with a readiness probe and no startup probe', () => {
+    const container = wordpress(colorObjects(exampleFleet(), 'green').deployment);
+    expect(container.ports).toEqual([{ containerPort: 80, name: 'http' }]);
+    expect(container).not.toHaveProperty('startupProbe');
+    expect(container.readinessProbe.tcpSocket).toEqual({ port: 80 });
+  });
+
+  it('lets the WordPress image start as root (Apache binds :80, then drops to www-data) with a writable root fs', () => {
+    for (const color of COLORS) {
+      const { deployment } = colorObjects(exampleFleet(), color);
+      const pod = deployment.spec.template.spec;
+      const container = wordpress(deployment);
+      for (const ctx of [pod.securityContext ?? {}, container.securityContext ?? {}]) {
+        expect(ctx.runAsNonRoot ?? false).toBe(false);
+        expect(ctx.runAsUser ?? 0).toBe(0);
+      }
+      expect(container.securityContext.readOnlyRootFilesystem).toBe(false);
+      expect(container.securityContext.privileged ?? false).toBe(false);
+      expect(container.securityContext.allowPrivilegeEscalation).toBe(false);
+      // Dropping every capability would stop Apache binding :80 and switching user.
+      expect(container.securityContext.capabilities?.drop ?? []).not.toContain('ALL');
+      expect(pod.automountServiceAccountToken).toBe(false);
+    }
+  });
+
+  it('sets the resources of resources.web explicitly (defaults, then every setting)', () => {
+    expect(wordpress(colorObjects(exampleFleet(), 'blue').deployment).resources).toEqual({
+      requests: { cpu: '250m', memory: '256Mi' },
+      limits: { memory: '512Mi' },
+    });
+    for (const color of COLORS) {
+      expect(wordpress(colorObjects(fullFleet(), color).deployment).resources).toEqual({
+        requests: { cpu: '500m', memory: '1Gi' },
+        limits: { cpu: '2', memory: '2Gi' },
+      });
+    }
+  });
+
+  it('rolls out one new pod at a time without taking an old one down first', () => {
+    expect(colorObjects(exampleFleet(), 'blue').deployment.spec.strategy).toEqual({
+      type: 'RollingUpdate',
+      rollingUpdate: { maxSurge: 1, maxUnavailable: 0 },
+    });
+  });
+
+  it('takes replicas, namespace and images from a fully configured canary.yaml', () => {
+    const fleet = fullFleet();
+    const blue = colorObjects(fleet, 'blue').deployment;
+    const green = colorObjects(fleet, 'green').deployment;
+    expect([blue.spec.replicas, green.spec.replicas]).toEqual([2, 1]);
+    expect([blue.metadata.namespace, green.metadata.namespace]).toEqual(['wp-prod', 'wp-prod']);
+    expect(wordpress(blue).image).toBe(`${REPOSITORY}@sha256:${BLUE_DIGEST}`);
+    expect(wordpress(green).image).toBe(`${REPOSITORY}@sha256:${GREEN_DIGEST}`);
+  });
+
+  it('scales a color to zero when asked', () => {
+    const fleet = buildFleet([siteEntry('a')], canaryDoc({ services: { blue: { imageTag: BLUE_DIGEST, replicas: 3 }, green: { imageTag: GREEN_DIGEST, replicas: 0 } } }));
+    expect(colorObjects(fleet, 'blue').deployment.spec.replicas).toBe(3);
+    expect(colorObjects(fleet, 'green').deployment.spec.replicas).toBe(0);
+  });
+
+  it('carries no cdk8s construct address anywhere', () => {
+    for (const file of renderShared(exampleFleet().canary)) expect(file.content).not.toContain('cdk8s.io/metadata.addr');
+  });
+});
+
+describe('services chart: Services', () => {
+  it.each(COLORS)('Service %s selects app: <color> on port 80 named http', (color) => {
+    const { deployment, service } = colorObjects(exampleFleet(), color);
+    expect(service.apiVersion).toBe('v1');
+    expect(service.metadata.name).toBe(color);
+    expect(service.metadata.namespace).toBe('wp-platform');
+    expect(service.metadata.labels).toEqual({ app: color, ...PART_OF });
+    expect(service.spec.selector).toEqual({ app: color });
+    expect(service.spec.ports).toEqual([{ name: 'http', port: 80, targetPort: 80 }]);
+    expect(service.spec.type).toBe('ClusterIP');
+    // It selects its own color's pods and not the other color's.
+    expect(deployment.spec.template.metadata.labels).toMatchObject(service.spec.selector);
+    const other = colorObjects(exampleFleet(), color === 'blue' ? 'green' : 'blue').deployment;
+    expect(other.spec.template.metadata.labels).not.toMatchObject(service.spec.selector);
+  });
+
+  it("the port name the site Ingresses use exists on the Service and on the container", () => {
+    const { deployment, service } = colorObjects(exampleFleet(), 'blue');
+    expect(service.spec.ports.map((p: K8sObject) => p.name)).toContain('http');
+    expect(wordpress(deployment).ports.map((p: K8sObject) => p.name)).toContain('http');
+  });
+});
+
+describe('services chart: canary-env ConfigMap', () => {
+  it('names the active canary and its image in canaryEnv (example fleet: green)', () => {
+    const fleet = exampleFleet();
+    const cm = canaryEnv(fleet);
+    expect(cm.apiVersion).toBe('v1');
+    expect(cm.metadata).toMatchObject({ name: 'canary-env', namespace: 'wp-platform', labels: PART_OF });
+    expect(Object.keys(cm.data)).toEqual(['canaryEnv']);
+    expect(JSON.parse(cm.data.canaryEnv)).toEqual({
+      selector: 'green',
+      image: `${REPOSITORY}@sha256:${fleet.canary.services.green.imageTag}`,
+    });
+    expect(Object.keys(JSON.parse(cm.data.canaryEnv))).toEqual(['selector', 'image']);
+  });
+
+  it('follows the selector', () => {
+    const fleet = buildFleet([siteEntry('a')], canaryDoc({ selector: 'blue' }));
+    expect(JSON.parse(canaryEnv(fleet).data.canaryEnv)).toEqual({ selector: 'blue', image: `${REPOSITORY}@sha256:${BLUE_DIGEST}` });
+  });
+});
+
+describe('services chart: locality', () => {
+  const sites = [
+    siteEntry('on-blue', { service: 'blue' }),
+    siteEntry('on-green', { service: 'green' }),
+    siteEntry('upgraded', { service: 'green', ingress: 'blue' }),
+    siteEntry('staying', { service: 'blue', ingress: 'green' }),
+  ];
+  const withGreen = (selector: ColorName, greenDigest: string) =>
+    buildFleet(sites, canaryDoc({ selector, services: { blue: { imageTag: BLUE_DIGEST, replicas: 2 }, green: { imageTag: greenDigest, replicas: 1 } } }));
+
+  it('a new green image, green active: services/green.yaml, canary-env and the files of the sites on green', () => {
+    const changed = changedPaths(distOf(withGreen('green', GREEN_DIGEST)), distOf(withGreen('green', digest('green image 2'))));
+    expect(changed).toEqual(['services/canary-env.yaml', 'services/green.yaml', 'sites/on-green/on-green.yaml', 'sites/upgraded/upgraded.yaml']);
+  });
+
+  it('a new green image, blue active: canary-env stays as it is', () => {
+    const changed = changedPaths(distOf(withGreen('blue', GREEN_DIGEST)), distOf(withGreen('blue', digest('green image 2'))));
+    expect(changed).toEqual(['services/green.yaml', 'sites/on-green/on-green.yaml', 'sites/upgraded/upgraded.yaml']);
+  });
+
+  it('in services/green.yaml only the Deployment image changes', () => {
+    const before = colorObjects(withGreen('green', GREEN_DIGEST), 'green');
+    const after = colorObjects(withGreen('green', digest('green image 2')), 'green');
+    expect(after.service).toEqual(before.service);
+    const { image: _before, ...restBefore } = wordpress(before.deployment);
+    const { image: _after, ...restAfter } = wordpress(after.deployment);
+    expect(restAfter).toEqual(restBefore);
+    expect(_after).toBe(`${REPOSITORY}@sha256:${digest('green image 2')}`);
+  });
+
+  it('switching the selector changes canary-env only', () => {
+    const changed = changedPaths(distOf(withGreen('green', GREEN_DIGEST)), distOf(withGreen('blue', GREEN_DIGEST)));
+    expect(changed).toEqual(['services/canary-env.yaml']);
+  });
+
+  it("one color's replicas change that color's file only", () => {
+    const more = buildFleet(sites, canaryDoc({ services: { blue: { imageTag: BLUE_DIGEST, replicas: 4 }, green: { imageTag: GREEN_DIGEST, replicas: 1 } } }));
+    expect(changedPaths(distOf(withGreen('green', GREEN_DIGEST)), distOf(more))).toEqual(['services/blue.yaml']);
+  });
+});
