@@ -11,6 +11,7 @@ import { SiteStorage } from './storage.js';
 /** One thing the hook did (or found already done) for a site. */
 export interface StepReport {
   readonly site: string;
+  readonly system: OutsideSystem;
   readonly step: string;
   readonly outcome: Outcome;
 }
@@ -67,6 +68,6 @@ export async function step<T extends Outcome | { outcome: Outcome }>(
   fn: () => Promise<T>,
 ): Promise<T> {
   const result = await outside(system, `site ${site}: ${what}`, fn, ctx.retry, ctx.redactor);
-  await ctx.onStep({ site, step: what, outcome: typeof result === 'string' ? result : result.outcome });
+  await ctx.onStep({ site, system, step: what, outcome: typeof result === 'string' ? result : result.outcome });
   return result;
 }
