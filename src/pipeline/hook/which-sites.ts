@@ -135,10 +135,13 @@ async function hasCommit(git: SimpleGit, sha: string): Promise<boolean> {
     .catch(() => false);
 }
 
+/** What git needs from our environment; simple-git refuses variables that could run commands (EDITOR, GIT_*, …). */
+const PASSED_ENV = ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TMPDIR', 'SSH_AUTH_SOCK', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy'];
+
 function gitIn(dir: string): SimpleGit {
-  // Inherited GIT_* variables (GIT_DIR from a hook, say) would point git elsewhere; simple-git refuses most of them anyway.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GIT_')));
-  return simpleGit({ baseDir: dir, allowEnvironment: ['GIT_TERMINAL_PROMPT'] }).env({ ...env, GIT_TERMINAL_PROMPT: '0' });
+  const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0' }; // a bad credential fails at once instead of waiting for a prompt
+  for (const key of PASSED_ENV) if (process.env[key] !== undefined) env[key] = process.env[key]!;
+  return simpleGit({ baseDir: dir, allowEnvironment: ['GIT_TERMINAL_PROMPT'] }).env(env);
 }
 
 /** Credentials in a remote URL must not reach a message. */
