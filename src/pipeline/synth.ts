@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { eachManifestFile } from '../charts/render.js';
+import { RENDER_SALT } from './version.js';
 import { loadFleet } from '../sites/load.js';
 import type { Fleet } from '../sites/types.js';
 import { writeDist } from './write-dist.js';
@@ -15,8 +18,26 @@ export interface SynthResult {
   readonly files: number;
 }
 
+export interface SynthOptions {
+  /**
+   * Reuse site files of the previous `out` whose recorded input hash still
+   * matches, instead of rendering them again.
+   * @default true
+   */
+  readonly reuse?: boolean;
+}
+
 /** Validates the inputs and replaces `out` with their manifests; invalid inputs write nothing. */
-export function synth(inputs: InputPaths, out: string): SynthResult {
+export function synth(inputs: InputPaths, out: string, options: SynthOptions = {}): SynthResult {
   const fleet = loadFleet(inputs.sites, inputs.canary);
-  return { fleet, files: writeDist(out, eachManifestFile(fleet)) };
+  const previous = options.reuse === false ? undefined : (path: string) => readIfExists(join(out, path));
+  return { fleet, files: writeDist(out, eachManifestFile(fleet, { previous, salt: RENDER_SALT })) };
+}
+
+function readIfExists(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
 }

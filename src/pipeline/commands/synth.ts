@@ -26,11 +26,12 @@ export function register(program: Command): void {
   program
     .command('synth')
     .description('validate the inputs and write their manifests to --out, replacing it atomically')
+    .option('--fresh', 'render every site again instead of reusing files whose inputs did not change')
     .option('--json', 'machine-readable output')
-    .action((opts: { json?: boolean }, cmd: Command) => {
+    .action((opts: { json?: boolean; fresh?: boolean }, cmd: Command) => {
       const { sites, canary, out } = globals(cmd);
       const started = performance.now();
-      const result = synth({ sites, canary }, out);
+      const result = synth({ sites, canary }, out, { reuse: !opts.fresh });
       const ms = Math.round(performance.now() - started);
       if (opts.json) console.log(JSON.stringify({ out, sites: result.fleet.sites.length, files: result.files, ms }));
       else console.log(`Synthesized ${result.fleet.sites.length} site(s) into ${out}/ (${result.files} files, ${ms} ms).`);
