@@ -236,8 +236,16 @@ describe('bulk edits over thousands of sites', () => {
   const n = 5000;
   const big = fleetOf(n, 'blue');
 
+  /** Parsing the file once is the yardstick: it scales with the machine's load just as the edit does. */
+  function parseMs(): number {
+    const started = performance.now();
+    new Source('sites.yaml', big);
+    return performance.now() - started;
+  }
+
   test(`upgrading ${n} sites is one linear pass`, () => {
     const input = inputOf(big);
+    const yardstick = parseMs();
     const started = performance.now();
     const out = upgradeSites(input, pickSites(input.fleet, { ids: [], all: true }).ids);
     const ms = performance.now() - started;
@@ -246,8 +254,8 @@ describe('bulk edits over thousands of sites', () => {
     expect(out.texts.sites).toBe(big.replaceAll('    service: blue\n', '    service: green\n    ingress: blue\n'));
     const fleet = reread(out.texts);
     expect(fleet.sites.every((s) => s.service === 'green' && s.ingress === 'blue')).toBe(true);
-    // Quadratic work (re-parsing or re-scanning per site) would take seconds here.
-    expect(ms).toBeLessThan(1500);
+    // Re-parsing or re-copying the text per site would cost many parses; the whole edit costs less than one.
+    expect(ms).toBeLessThan(yardstick);
   });
 
   test(`promoting and terminating half of ${n} sites`, () => {
@@ -256,9 +264,10 @@ describe('bulk edits over thousands of sites', () => {
     const promoted = reread(promoteSites(input, half).texts);
     expect(promoted.sites.filter((s) => s.service === 'green' && s.ingress === 'green')).toHaveLength(n / 2);
 
+    const yardstick = parseMs();
     const started = performance.now();
     const out = terminateSites(input, half);
-    expect(performance.now() - started).toBeLessThan(1500);
+    expect(performance.now() - started).toBeLessThan(yardstick);
     const left = reread(out.texts).sites.map((s) => s.id);
     expect(left).toEqual(input.fleet.sites.filter((_, i) => i % 2 === 1).map((s) => s.id));
     // The comment of each remaining entry is still glued to it.
