@@ -29,8 +29,8 @@ export class SiteChart extends Chart {
     new k8s.KubeIngress(this, 'ingress', ingress(site, names, canary));
 
     const url = `https://${site.canonicalHostname}`;
-    // `$(` would be expanded by Kubernetes as a variable reference; `$$(` is its escape.
-    const title = site.name.replaceAll('$(', '$$(');
+    // Kubernetes expands `$(VAR)` in args and reduces `$$` to `$`: doubling every `$` passes the title through as written.
+    const title = site.name.replace(/\$/g, () => '$$');
     const jobs: ReadonlyArray<[string, string[]]> = [
       ['install', ['core', 'install', `--url=${url}`, `--title=${title}`, '--admin_user=$(WP_ADMIN_USER)', '--admin_password=$(WP_ADMIN_PASSWORD)', '--admin_email=$(WP_ADMIN_EMAIL)', '--skip-email']],
       ['theme', ['theme', 'install', site.theme, '--activate', `--url=${url}`]],

@@ -12,8 +12,9 @@
 
 const PLAIN = /^[A-Za-z_/][A-Za-z0-9_./@:+=-]*$/;
 const RESERVED = /^(y|yes|n|no|true|false|on|off|null)$/i;
-// JSON leaves these raw, but YAML requires them escaped.
-const NON_PRINTABLE = /[\u007f-\u0084\u0086-\u009f\u2028\u2029\ufeff\ud800-\udfff]/g;
+// JSON.stringify leaves these raw: DEL and C1 controls are not printable in
+// YAML, and YAML 1.1 readers take NEL, LS and PS for line breaks.
+const NON_PRINTABLE = /[\u007f-\u009f\u2028\u2029\ufeff]/g;
 
 export function toYaml(docs: readonly unknown[]): string {
   const out: string[] = [];
