@@ -56,6 +56,13 @@ export interface PublishResult {
   readonly pullRequest?: PullRequestResult;
 }
 
+/**
+ * The manifests to publish, or a function that renders them given the
+ * previously published bytes of a file (so unchanged sites are reused, not
+ * rendered again: see RenderOptions.previous).
+ */
+export type ManifestSource = readonly ManifestFile[] | ((previous: (path: string) => string | undefined) => readonly ManifestFile[]);
+
 /** One change this publish makes to a file, with git ids of the bytes before and after. */
 interface OwnChange extends FileChange {
   readonly beforeId?: string;
@@ -78,14 +85,18 @@ interface OwnChange extends FileChange {
  *   winner's sites; a file both changed differently is a real conflict and
  *   stops the publish with the remote untouched.
  */
-export async function publish(files: readonly ManifestFile[], options: PublishOptions): Promise<PublishResult> {
+export async function publish(source: ManifestSource, options: PublishOptions): Promise<PublishResult> {
   const branch = options.branch ?? 'main';
   const prefix = normalisePrefix(options.path ?? '.');
   const remote = normaliseRemote(options.repo, options.credentials);
   const work = await WorkDir.open(options.workRoot ?? '.aviary/manifests', remote);
   const policy = { ...DEFAULT_RETRY, ...options.retry };
   const log = options.log ?? (() => undefined);
-  if ((options.mode ?? 'push') === 'pr') return publishPullRequest(work, files, { ...options, branch, prefix, policy, log });
+  let rendered: readonly ManifestFile[] | undefined;
+  /** Rendered once, on the first remote head seen; retries reuse the same bytes. */
+  const filesOf = (): readonly ManifestFile[] =>
+    (rendered ??= typeof source === 'function' ? source((path) => readIfExists(join(work.dir, prefix, path))) : source);
+  if ((options.mode ?? 'push') === 'pr') return publishPullRequest(work, filesOf, { ...options, branch, prefix, policy, log });
 
   let own: OwnChange[] = [];
   let plan: Plan = planOf([]);
@@ -99,7 +110,7 @@ export async function publish(files: readonly ManifestFile[], options: PublishOp
       const tracked = await trackedFiles(work.git, prefix);
       let changes: FileChange[];
       if (n === 1 || (await winnerIsOlder(work, head, options))) {
-        changes = changesToward(work.dir, prefix, tracked, files);
+        changes = changesToward(work.dir, prefix, tracked, filesOf());
         own = changes.map((c) => ({ ...c, beforeId: tracked.get(c.path), afterId: c.after === undefined ? undefined : blobId(c.after) }));
       } else if (await winnerIsNewer(work, head, options)) {
         return { status: 'superseded', plan: planOf([]), branch, attempts: n };
@@ -120,6 +131,14 @@ export async function publish(files: readonly ManifestFile[], options: PublishOp
 }
 
 /** Our changes on top of a head another publisher moved: only files it left as we found them. */
+function readIfExists(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 function replay(own: readonly OwnChange[], tracked: ReadonlyMap<string, string>, dir: string, prefix: string, head: string): FileChange[] {
   const conflicts: string[] = [];
   const out: FileChange[] = [];
@@ -178,9 +197,8 @@ interface PrContext extends PublishOptions {
  * request. An existing branch is built upon rather than replaced, so the
  * push is a fast-forward and nothing is ever forced.
  */
-async function publishPullRequest(work: WorkDir, files: readonly ManifestFile[], options: PrContext): Promise<PublishResult> {
+async function publishPullRequest(work: WorkDir, filesOf: () => readonly ManifestFile[], options: PrContext): Promise<PublishResult> {
   const { branch, prefix, policy } = options;
-  const prBranch = pullRequestBranch(options.source, files);
   const github = options.github ?? {};
   const token = github.token ?? options.credentials?.token;
   const repo = githubRepoOf(github.repo, work.remote.url);
@@ -189,12 +207,15 @@ async function publishPullRequest(work: WorkDir, files: readonly ManifestFile[],
 
   let plan: Plan = planOf([]);
   let attempts = 0;
+  let prBranch = '';
   const pushed = await withPushRetry(
-    `pushing ${prBranch} to ${work.remote.url}`,
+    `pushing a pull-request branch to ${work.remote.url}`,
     async (n) => {
       attempts = n;
       const base = await work.fetch(branch);
       await work.resetTo(base);
+      const files = filesOf();
+      prBranch = pullRequestBranch(options.source, files);
       const againstBase = changesToward(work.dir, prefix, await trackedFiles(work.git, prefix), files);
       plan = planOf(againstBase);
       if (isEmptyPlan(plan)) return undefined;

@@ -1,4 +1,4 @@
-import { formatPlan, isEmptyPlan, planHeadline, shortImage, type Plan, type SitePlan } from '../plan.js';
+import { formatPlan, isEmptyPlan, planHeadline, type Plan, type SitePlan } from '../plan.js';
 
 /** The trailer that leads from a manifests commit back to the input commit it was made from. */
 export const SOURCE_TRAILER = 'Aviary-Source';
@@ -39,7 +39,7 @@ function describe(plan: Plan, withNames: boolean): string[] {
   };
   const parts = [
     ...(plan.services.selector ? [`canary ${plan.services.selector.to}`] : []),
-    ...plan.services.images.map((i) => `${i.color} image ${shortImage(i.to).replace(/^.*@sha256:/, '')}`),
+    ...plan.services.images.map((i) => `${i.color} image ${i.to?.split('@sha256:')[1]?.slice(0, 12) ?? 'removed'}`),
     ...list('add', plan.sites.filter((s) => s.change === 'added')),
     ...list('remove', plan.sites.filter((s) => s.change === 'removed')),
     ...by(promoted, (s) => s.service?.to).flatMap(([c, sites]) => list('promote', sites, ` to ${c}`)),

@@ -30,7 +30,19 @@ export function gitIn(dir: string, credentials?: GitCredentials): SimpleGit {
     ],
     allowEnvironment: ['GIT_TERMINAL_PROMPT'],
     maxConcurrentProcesses: 4,
+    errors: failOnExitCode,
   }).env(env);
+}
+
+/**
+ * simple-git only fails a command that wrote to stderr; `merge-base
+ * --is-ancestor` and friends answer "no" with a bare exit status.
+ */
+export function failOnExitCode(error: Buffer | Error | undefined, result: { exitCode: number; stdErr: Buffer[]; stdOut: Buffer[] }): Buffer | Error | undefined {
+  if (error) return error;
+  if (result.exitCode === 0) return undefined;
+  const said = Buffer.concat(result.stdErr).toString().trim() || Buffer.concat(result.stdOut).toString().trim();
+  return Buffer.from(said || `git exited with status ${result.exitCode}`);
 }
 
 /** Runs one git step; any failure becomes an OutsideSystemError with secrets masked. */

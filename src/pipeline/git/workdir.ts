@@ -41,9 +41,10 @@ export class WorkDir {
 
   static async open(root: string, remote: ManifestsRemote): Promise<WorkDir> {
     const dir = workDirFor(resolve(root), remote.url);
+    const fresh = !existsSync(join(dir, '.git'));
+    mkdirSync(dir, { recursive: true });
     const git = gitIn(dir, remote.credentials);
-    if (!existsSync(join(dir, '.git'))) {
-      mkdirSync(dir, { recursive: true });
+    if (fresh) {
       await gitStep('preparing the work dir', async () => {
         await git.raw(['init', '-q', `--initial-branch=${WORK_BRANCH}`]);
         await git.raw(['remote', 'add', 'origin', remote.url]);
