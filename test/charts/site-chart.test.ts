@@ -421,6 +421,19 @@ describe('site chart: Jobs rerun exactly when their inputs change', () => {
     else expect(parseManifests(file)).not.toEqual(parseManifests(beforeFile));
   });
 
+  it('the color changes every Job even when both colors run the same image', () => {
+    // After a promotion both colors may hold one digest; the Jobs must still rerun on the new color.
+    const sameImage = (service: string) =>
+      buildFleet(
+        [siteEntry('alpha', { service })],
+        canaryDoc({ services: { blue: { imageTag: BLUE_DIGEST, replicas: 1 }, green: { imageTag: BLUE_DIGEST, replicas: 1 } } }),
+      );
+    const onBlue = jobNames(sameImage('blue'), 'alpha');
+    const onGreen = jobNames(sameImage('green'), 'alpha');
+    for (const kind of JOBS) expect(onGreen[kind]).not.toBe(onBlue[kind]);
+    expect(containerOf(jobsOf(sameImage('green'), 'alpha').flush).image).toBe(containerOf(jobsOf(sameImage('blue'), 'alpha').flush).image);
+  });
+
   it('a revert gives back the same names (and bytes)', () => {
     const changed = after((s) => (alpha(s).theme = 'generatepress'));
     expect(changed.names.theme).not.toBe(before.theme);
