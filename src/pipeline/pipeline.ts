@@ -1,0 +1,323 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { simpleGit } from 'simple-git';
+import { loadFleet } from '../sites/load.js';
+import { InvalidInputError } from '../sites/problems.js';
+import type { Fleet, Site } from '../sites/types.js';
+import { OutsideSystemError, UsageError } from './errors.js';
+import { authConfig, type GitCredentials } from './git/credentials.js';
+import { authorOf, inputCommit } from './git/inputs.js';
+import { mask } from './git/mask.js';
+import { SOURCE_TRAILER } from './git/message.js';
+import { explainGitFailure } from './git/run.js';
+import { normalisePrefix, readTree } from './git/sync.js';
+import { normaliseRemote, WorkDir } from './git/workdir.js';
+import { awsClients, type AwsClients } from './hook/aws.js';
+import { resolveHookConfig, type HookConfig, type HookFlags } from './hook/config.js';
+import { hookContext, type HookContext, type StepReport } from './hook/context.js';
+import { provisionSites } from './hook/provision.js';
+import { Redactor } from './hook/redact.js';
+import type { RetryPolicy } from './hook/retry.js';
+import { checkRecoveryDays, checkTeardownAllowed, teardownSites } from './hook/teardown.js';
+import { hookPlan, sitesAt } from './hook/which-sites.js';
+import { silentProgress, type Progress, type StageProgress } from './progress.js';
+import { publish, type PublishMode, type PublishResult } from './publish.js';
+import { synth } from './synth.js';
+
+/**
+ * `aviary pipeline`: the whole CI step after a change to the inputs lands.
+ *
+ *   validate → changes (new and removed sites, worked out once) → provision
+ *   → synth → publish → teardown
+ *
+ * Every stage is idempotent and the changes are always measured against the
+ * last deploy of *other* inputs, so running the pipeline again after a
+ * failure in any stage finishes the job instead of forgetting half of it.
+ */
+
+export type Stage = 'validate' | 'changes' | 'provision' | 'synth' | 'publish' | 'teardown';
+
+export interface PipelineOptions {
+  readonly inputs: { readonly sites: string; readonly canary: string; readonly out: string };
+  /** The config repository (its HEAD is the input commit, its history has the last deploy's inputs). */
+  readonly configDir: string;
+  /** The input commit; default HEAD of `configDir`. */
+  readonly source?: string;
+  readonly manifests: {
+    readonly repo: string;
+    readonly branch: string;
+    readonly path: string;
+    readonly mode: PublishMode;
+    readonly workRoot: string;
+    readonly credentials?: GitCredentials;
+    readonly github?: { readonly url?: string; readonly repo?: string; readonly token?: string };
+  };
+  readonly hook: {
+    readonly flags: HookFlags;
+    readonly retry: RetryPolicy;
+    readonly recoveryDays: number;
+    /** How many sites may be torn down without `confirm`. */
+    readonly threshold: number;
+    readonly confirm?: number;
+    readonly env?: NodeJS.ProcessEnv;
+  };
+  readonly progress?: Progress;
+  /** AWS clients to use (tests); default: from the SDK's environment. */
+  readonly aws?: () => AwsClients;
+}
+
+export interface PipelineResult {
+  /** The input commit deployed. */
+  readonly source: string;
+  /** The input commit the changes were measured against; absent when nothing was deployed before. */
+  readonly previousSource?: string;
+  readonly provisioned: readonly string[];
+  readonly publish: PublishResult;
+  readonly tornDown: readonly string[];
+  /** Sites removed from the inputs whose teardown did not run in this pipeline, and why. */
+  readonly teardownSkipped?: { readonly ids: readonly string[]; readonly reason: string };
+}
+
+/** Runs the pipeline; the first failing stage stops it, and its error says which stage it was. */
+export async function runPipeline(options: PipelineOptions): Promise<PipelineResult> {
+  const progress = options.progress ?? silentProgress;
+  const { inputs, manifests, hook } = options;
+  const redactor = new Redactor();
+  let aws: AwsClients | undefined;
+  const clients = () => (aws ??= (options.aws ?? awsClients)());
+
+  try {
+    const fleet = await stage(progress, 'validate', undefined, async (s) => {
+      const loaded = loadFleet(inputs.sites, inputs.canary);
+      s.done(`${inputs.sites} and ${inputs.canary} are valid: ${count(loaded.sites.length, 'site')}, active canary ${loaded.canary.selector}.`);
+      return loaded;
+    });
+
+    const { source, previousSource, changes, config } = await stage(progress, 'changes', 'since the last deploy', async (s) => {
+      const source = options.source ?? (await inputCommit(options.configDir));
+      if (!source) {
+        throw new UsageError(`${options.configDir} is not a git repository: run the pipeline in a clone of the config repo (with its history, e.g. fetch-depth: 0), or pass --source`);
+      }
+      s.note(`input commit ${short(source)}`);
+      const previous = await previousDeploy(manifests, source);
+      if (previous) s.note(`last deploy of other inputs: config commit ${short(previous)} (from ${manifests.branch} of ${normaliseRemote(manifests.repo).url})`);
+      else s.note(`nothing deployed yet on ${manifests.branch} of ${normaliseRemote(manifests.repo).url}: every site is new`);
+      const previousSites = previous ? await sitesAt(previous, inputs.sites, inputs.canary) : undefined;
+      const changes = hookPlan(previousSites, fleet);
+      s.note(`new: ${list(changes.provision.map((x) => x.id))}; removed: ${list(changes.teardown)}`);
+      // Before anything changes: a bad edit of sites.yaml must not even publish the removal of many sites.
+      checkTeardownAllowed(changes.teardown, hook.threshold, hook.confirm);
+      checkRecoveryDays(hook.recoveryDays);
+      const needsHook = changes.provision.length > 0 || (changes.teardown.length > 0 && manifests.mode === 'push');
+      const config = needsHook ? await resolveConfig(options, fleet, clients(), redactor) : undefined;
+      s.done();
+      return { source, previousSource: previous, changes, config };
+    });
+
+    const provisioned = await stage(progress, 'provision', count(changes.provision.length, 'new site'), async (s) => {
+      if (changes.provision.length === 0) {
+        s.skip('no new sites');
+        return [];
+      }
+      const ctx = hookContext({ config: config!, aws: clients(), redactor, retry: hook.retry });
+      await eachSite(s, changes.provision, (site) => provisionWithRerun(ctx, site));
+      s.done(`${count(changes.provision.length, 'site')} ready.`);
+      return changes.provision.map((x) => x.id);
+    });
+
+    const files = await stage(progress, 'synth', undefined, async (s) => {
+      const result = synth(inputs, inputs.out);
+      s.done(`${result.files} files in ${inputs.out}/.`);
+      return readTree(inputs.out);
+    });
+
+    const published = await stage(progress, 'publish', `${manifests.mode === 'pr' ? 'pull request' : 'push'} to ${manifests.branch}`, async (s) => {
+      const result = await publish(files, {
+        repo: manifests.repo,
+        branch: manifests.branch,
+        path: manifests.path,
+        mode: manifests.mode,
+        workRoot: manifests.workRoot,
+        credentials: manifests.credentials,
+        source,
+        configDir: options.configDir,
+        author: await authorOf(options.configDir, source),
+        github: manifests.github,
+        log: (l) => s.note(l),
+      });
+      s.done(publishSummary(result));
+      return result;
+    });
+
+    const teardown = await stage(progress, 'teardown', count(changes.teardown.length, 'removed site'), async (s) => {
+      if (changes.teardown.length === 0) {
+        s.skip('no removed sites');
+        return { tornDown: [] };
+      }
+      if (manifests.mode === 'pr') {
+        const reason =
+          `pull request mode: the manifests of ${changes.teardown.join(', ')} stay on ${manifests.branch} until the pull request merges. ` +
+          `After it merges and Argo CD has pruned them, run: aviary hook teardown ${changes.teardown.join(' ')}` +
+          `${changes.teardown.length > hook.threshold ? ` --confirm ${changes.teardown.length}` : ''}`;
+        s.skip(reason);
+        return { tornDown: [], skipped: { ids: changes.teardown, reason } };
+      }
+      // Only sites whose manifests are really gone from the branch: a newer deploy may have declared one again.
+      const remaining = await sitesStillPublished(manifests, changes.teardown);
+      const ids = changes.teardown.filter((id) => !remaining.includes(id));
+      if (remaining.length > 0) s.note(`still published on ${manifests.branch}, left alone: ${remaining.join(', ')}`);
+      const ctx = hookContext({ config: config!, aws: clients(), redactor, retry: hook.retry });
+      await eachSite(s, ids, (id) => teardownSites(ctx, [id], hook.recoveryDays));
+      s.done(ids.length ? `${count(ids.length, 'site')} torn down.` : undefined);
+      return {
+        tornDown: ids,
+        ...(remaining.length ? { skipped: { ids: remaining, reason: `still published on ${manifests.branch}` } } : {}),
+      };
+    });
+
+    return {
+      source,
+      ...(previousSource ? { previousSource } : {}),
+      provisioned,
+      publish: published,
+      tornDown: teardown.tornDown,
+      ...(teardown.skipped ? { teardownSkipped: teardown.skipped } : {}),
+    };
+  } finally {
+    aws?.destroy();
+  }
+}
+
+/**
+ * Runs one stage: its progress, and on failure an error that names the stage
+ * and keeps the class (and so the exit status) of the underlying failure.
+ */
+async function stage<T>(progress: Progress, name: Stage, detail: string | undefined, run: (s: StageProgress) => Promise<T>): Promise<T> {
+  const s = progress.stage(name, detail);
+  try {
+    return await run(s);
+  } catch (error) {
+    s.fail(error instanceof InvalidInputError ? `${count(error.problems.length, 'problem')} in the inputs` : undefined);
+    throw inStage(name, error);
+  }
+}
+
+/** Prefixes the message with the stage; the same object is rethrown so its class and exit status stay. */
+export function inStage(name: Stage, error: unknown): unknown {
+  if (error instanceof Error && !(error instanceof InvalidInputError) && !error.message.startsWith('pipeline stage ')) {
+    error.message = `pipeline stage "${name}" failed (later stages did not run; fix the cause and run the pipeline again): ${error.message}`;
+  }
+  return error;
+}
+
+/** One site at a time, one progress line per site with what its steps did. */
+async function eachSite<T extends Site | string>(s: StageProgress, items: readonly T[], run: (item: T) => Promise<StepReport[]>): Promise<void> {
+  let i = 0;
+  for (const item of items) {
+    const id = typeof item === 'string' ? item : item.id;
+    const reports = await run(item);
+    s.item(++i, items.length, `${id}: ${outcomes(reports)}`);
+  }
+}
+
+/** "8 steps: 7 created, 1 unchanged" */
+function outcomes(reports: readonly StepReport[]): string {
+  const by = new Map<string, number>();
+  for (const r of reports) by.set(r.outcome, (by.get(r.outcome) ?? 0) + 1);
+  return `${count(reports.length, 'step')}: ${[...by].map(([o, n]) => `${n} ${o}`).join(', ')}`;
+}
+
+/** Hooks racing on one site (two pipelines for two merges) make the loser fail loudly; its re-run converges. */
+const CONCURRENT_HOOK = /another hook running|changed while the hook was writing/i;
+const SITE_RERUNS = 3;
+
+async function provisionWithRerun(ctx: HookContext, site: Site): Promise<StepReport[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await provisionSites(ctx, [site]);
+    } catch (error) {
+      if (attempt > SITE_RERUNS || !(error instanceof Error) || !CONCURRENT_HOOK.test(error.message)) throw error;
+      await new Promise((r) => setTimeout(r, 100 + Math.random() * 400 * attempt));
+    }
+  }
+}
+
+async function resolveConfig(options: PipelineOptions, fleet: Fleet, aws: AwsClients, redactor: Redactor): Promise<HookConfig> {
+  return resolveHookConfig({
+    flags: options.hook.flags,
+    fleetSecretPrefix: fleet.canary.settings.secrets.prefix,
+    secrets: aws.secrets,
+    redactor,
+    retry: options.hook.retry,
+    env: options.hook.env,
+  });
+}
+
+/**
+ * The config commit of the newest deploy on the manifests branch whose inputs
+ * are not `source` (the `Aviary-Source` trailer of its commit). Skipping our
+ * own source is what makes a re-run converge: after a run that published but
+ * failed in teardown, the newest deploy is ours, and the sites to tear down
+ * are still those removed since the one before it.
+ */
+export async function previousDeploy(manifests: PipelineOptions['manifests'], source: string): Promise<string | undefined> {
+  const remote = normaliseRemote(manifests.repo, manifests.credentials);
+  const dir = await mkdtemp(join(tmpdir(), 'aviary-deploys-'));
+  try {
+    const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0' };
+    for (const key of ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TMPDIR', 'SSH_AUTH_SOCK', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy']) {
+      if (process.env[key] !== undefined) env[key] = process.env[key]!;
+    }
+    const git = simpleGit({ baseDir: dir, config: authConfig(remote.credentials), allowEnvironment: ['GIT_TERMINAL_PROMPT'] }).env(env);
+    const where = `branch ${manifests.branch} of the manifests repository ${remote.url}`;
+    try {
+      await git.raw(['init', '-q']);
+      const heads = await git.raw(['ls-remote', '--heads', remote.url, `refs/heads/${manifests.branch}`]);
+      if (heads.trim() === '') return undefined; // an empty repository or a new branch: never deployed
+      // Commits only: the trailers are in the messages, so no file contents are needed.
+      await git.raw(['fetch', '-q', '--no-tags', '--filter=blob:none', remote.url, `refs/heads/${manifests.branch}`]);
+    } catch (error) {
+      throw new OutsideSystemError('git', `reading ${where}`, new Error(explainGitFailure(mask(String((error as Error).message)))));
+    }
+    const log = await git.raw(['log', `--format=%x01%(trailers:key=${SOURCE_TRAILER},valueonly,separator=%x20)`, 'FETCH_HEAD']);
+    for (const record of log.split('\x01')) {
+      const sha = record.trim().split(/\s+/).pop();
+      if (sha && sha !== source) return sha;
+    }
+    return undefined;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Which of `ids` still have files under sites/<id>/ on the manifests branch. */
+async function sitesStillPublished(manifests: PipelineOptions['manifests'], ids: readonly string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const work = await WorkDir.open(manifests.workRoot, normaliseRemote(manifests.repo, manifests.credentials));
+  const head = await work.fetch(manifests.branch);
+  if (!head) return [];
+  const prefix = normalisePrefix(manifests.path);
+  const dirOf = (id: string) => (prefix === '.' ? `sites/${id}/` : `${prefix}/sites/${id}/`);
+  const listed = await work.git.raw(['ls-tree', '-r', '--name-only', head, '--', ...ids.map(dirOf)]);
+  const present = new Set(listed.split('\n').filter(Boolean));
+  return ids.filter((id) => [...present].some((path) => path.startsWith(dirOf(id))));
+}
+
+function publishSummary(result: PublishResult): string {
+  const retried = result.attempts > 1 ? ` after ${result.attempts} attempts` : '';
+  switch (result.status) {
+    case 'unchanged':
+      return `Nothing to publish: ${result.branch} already holds these manifests.`;
+    case 'superseded':
+      return `Nothing to publish: a deploy of newer inputs already landed on ${result.branch}.`;
+    case 'pushed':
+      return `Pushed manifests commit ${short(result.commit ?? '')} to ${result.branch}${retried}.`;
+    case 'pull-request':
+      return `${result.pullRequest?.created ? 'Opened' : 'Updated'} pull request #${result.pullRequest?.number} from ${result.branch}${retried}: ${result.pullRequest?.url}`;
+  }
+}
+
+const short = (sha: string) => sha.slice(0, 12);
+const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+const list = (ids: readonly string[]) => (ids.length ? ids.join(', ') : 'none');
