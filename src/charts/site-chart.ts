@@ -31,12 +31,20 @@ export class SiteChart extends Chart {
     const url = `https://${site.canonicalHostname}`;
     // Kubernetes expands `$(VAR)` in args and reduces `$$` to `$`: doubling every `$` passes the title through as written.
     const title = site.name.replace(/\$/g, () => '$$');
-    const jobs: ReadonlyArray<[string, string[]]> = [
-      ['install', ['core', 'install', `--url=${url}`, `--title=${title}`, '--admin_user=$(WP_ADMIN_USER)', '--admin_password=$(WP_ADMIN_PASSWORD)', '--admin_email=$(WP_ADMIN_EMAIL)', '--skip-email']],
-      ['theme', ['theme', 'install', site.theme, '--activate', `--url=${url}`]],
-      ['flush', ['cache', 'flush', `--url=${url}`]],
-    ];
-    jobs.forEach(([job, args], i) => new k8s.KubeJob(this, job, wpCliJob(site, names, canary, job, args, i + 1)));
+    const common = { 'aviary.io/color': site.service, 'aviary.io/hostnames': site.hostnames.join(',') };
+    const install = wpCliJob(site, names, canary, 'install', 1, common, [
+      'core', 'install', `--url=${url}`, `--title=${title}`,
+      '--admin_user=$(WP_ADMIN_USER)', '--admin_password=$(WP_ADMIN_PASSWORD)', '--admin_email=$(WP_ADMIN_EMAIL)', '--skip-email',
+    ]);
+    const theme = wpCliJob(site, names, canary, 'theme', 2, common, ['theme', 'install', site.theme, '--activate', `--url=${url}`]);
+    // Caches are flushed after anything that changes pages (the Jobs before it reran) and
+    // when public traffic moves to another color (promote).
+    const flush = wpCliJob(site, names, canary, 'flush', 3, { ...common, 'aviary.io/traffic': site.ingress, 'aviary.io/after': `${install.metadata?.name},${theme.metadata?.name}` }, [
+      'cache', 'flush', `--url=${url}`,
+    ]);
+    new k8s.KubeJob(this, 'install', install);
+    new k8s.KubeJob(this, 'theme', theme);
+    new k8s.KubeJob(this, 'flush', flush);
   }
 }
 
@@ -44,7 +52,7 @@ function externalSecret(names: SiteNames, settings: Canary['settings']) {
   const fromDb = (key: string, property: string) => ({ secretKey: key, remoteRef: { key: names.dbSecretId, property } });
   const fromAdmin = (key: string, property: string) => ({ secretKey: key, remoteRef: { key: names.adminSecretId, property } });
   return {
-    apiVersion: 'external-secrets.io/v1beta1',
+    apiVersion: 'external-secrets.io/v1',
     kind: 'ExternalSecret',
     metadata: { name: names.credentials, annotations: { [SYNC_WAVE]: '0' } },
     spec: {
@@ -104,17 +112,22 @@ function ingress(site: Site, names: SiteNames, canary: Canary): k8s.KubeIngressP
   };
 }
 
-function wpCliJob(site: Site, names: SiteNames, canary: Canary, job: string, args: string[], wave: number): k8s.KubeJobProps {
+/** `inputs` are annotations carrying what is not otherwise in the spec, so that changing them changes the hash. */
+function wpCliJob(
+  site: Site,
+  names: SiteNames,
+  canary: Canary,
+  job: string,
+  wave: number,
+  inputs: Readonly<Record<string, string>>,
+  args: string[],
+): k8s.KubeJobProps {
   const labels = { ...siteLabels(site.id), 'aviary.io/job': job };
   const spec: k8s.JobSpec = {
     backoffLimit: 3,
     activeDeadlineSeconds: 900,
     template: {
-      metadata: {
-        labels,
-        // Inputs that are not otherwise in the spec, so that changing them changes the hash.
-        annotations: { 'aviary.io/color': site.service, 'aviary.io/hostnames': site.hostnames.join(',') },
-      },
+      metadata: { labels, annotations: { ...inputs } },
       spec: {
         restartPolicy: 'Never',
         automountServiceAccountToken: false,
