@@ -148,6 +148,19 @@ describe('terminate', () => {
     );
   });
 
+  test('a flow-style list keeps the other entries and its trailing comment', () => {
+    const flow = 'sites: [{ id: a, name: A, theme: astra, hostnames: [a.example.com], service: blue }, { id: b, name: B, theme: astra, hostnames: [b.example.com], service: blue }]  # two\n';
+    expect(terminateSites(inputOf(flow), ['a']).texts.sites).toBe('sites: [{ id: b, name: B, theme: astra, hostnames: [b.example.com], service: blue }]  # two\n');
+  });
+
+  test('entries whose "-" is at column 0, and comment lines inside an entry, go with it', () => {
+    const text = 'sites:\n- id: a\n  name: A\n  theme: astra\n  hostnames: [a.example.com]\n  service: blue\n  # ingress: green   (later)\n- id: b\n  name: B\n  theme: astra\n  hostnames: [b.example.com]\n  service: blue\n';
+    const out = terminateSites(inputOf(text), ['a']);
+    expect(out.texts.sites).toBe('sites:\n- id: b\n  name: B\n  theme: astra\n  hostnames: [b.example.com]\n  service: blue\n');
+    const created = createSite(inputOf(out.texts.sites), { id: 'c', name: 'C', theme: 'astra', hostnames: ['c.example.com'] });
+    expect(created.texts.sites).toBe(`${out.texts.sites}- id: c\n  name: "C"\n  theme: astra\n  hostnames: [c.example.com]\n  canonicalHostname: c.example.com\n  service: green\n`);
+  });
+
   test('removing every site leaves an empty, valid list', () => {
     const out = terminateSites(inputOf(), ['alpha', 'beta', 'gamma', 'delta']);
     expect(out.texts.sites).toBe('# The fleet: one entry per site.\nsites: []\n# end of the fleet\n');
