@@ -85,6 +85,8 @@ export interface CiInvocation {
   readonly env: Readonly<Record<string, string>>;
   /** Setting values to mask in logs. */
   readonly secrets: readonly string[];
+  /** Which of `env` hold secrets (shown as *** when the command is printed). */
+  readonly secretEnv: readonly string[];
   /** Relative to the workspace; absent for the workspace itself. */
   readonly workingDirectory?: string;
 }
@@ -139,6 +141,7 @@ export function ciInvocation(env: NodeJS.ProcessEnv): CiInvocation {
   const args: string[] = [];
   const childEnv: Record<string, string> = {};
   const secrets: string[] = [];
+  const secretEnv: string[] = [];
   const globalArgs: string[] = [];
   for (const spec of CI_SETTINGS) {
     const value = settings.get(spec.name);
@@ -147,7 +150,10 @@ export function ciInvocation(env: NodeJS.ProcessEnv): CiInvocation {
     if (spec.integer && !/^\d+$/.test(value)) throw new UsageError(`${named(spec.name)} is "${value}": expected a whole number`);
     if (spec.secret) secrets.push(value);
     if (!spec.target || !spec.commands.includes(command as CiCommand)) continue;
-    if ('env' in spec.target) childEnv[spec.target.env] = value;
+    if ('env' in spec.target) {
+      childEnv[spec.target.env] = value;
+      if (spec.secret) secretEnv.push(spec.target.env);
+    }
     else if (['--sites', '--canary', '--out'].includes(spec.target.flag)) globalArgs.push(`${spec.target.flag}=${value}`);
     else args.push(`${spec.target.flag}=${value}`);
   }
@@ -164,6 +170,7 @@ export function ciInvocation(env: NodeJS.ProcessEnv): CiInvocation {
     args: [...globalArgs, cmd, ...tail],
     env: childEnv,
     secrets: [...secrets, ...secretsInside(secrets)],
+    secretEnv,
     ...(workingDirectory ? { workingDirectory } : {}),
   };
 }
@@ -185,7 +192,7 @@ function secretsInside(values: readonly string[]): string[] {
 /** The command line as a person would type it, secrets replaced by the variables that carry them. */
 export function describeInvocation(inv: CiInvocation): string {
   const quote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`);
-  const vars = Object.keys(inv.env).map((k) => `${k}=***`);
+  const vars = Object.entries(inv.env).map(([k, v]) => `${k}=${inv.secretEnv.includes(k) ? '***' : quote(v)}`);
   const cd = inv.workingDirectory ? `cd ${quote(inv.workingDirectory)} && ` : '';
   return `${cd}${[...vars, 'aviary', ...inv.args.map(quote)].join(' ')}`;
 }
