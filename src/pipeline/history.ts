@@ -78,7 +78,7 @@ async function imagesAt(work: WorkDir, commits: readonly string[], under: string
     .raw(['grep', '-I', '--full-name', '-e', ' image: ', '-e', 'canaryEnv: ', ...commits, '--', `${under}services/`])
     .catch(() => ''); // git grep exits 1 when nothing matches
   for (const line of grep.split('\n')) {
-    const m = /^([0-9a-f]{40}):(.*?):\s*(image|canaryEnv): (.*)$/.exec(line);
+    const m = /^([0-9a-f]{40}):(.*?\.yaml):[\s-]*(image|canaryEnv): (.*)$/.exec(line);
     if (!m) continue;
     const [, commit, path, key, raw] = m as unknown as [string, string, string, string, string];
     const entry = out.get(commit) ?? { images: {} };
