@@ -88,14 +88,15 @@ export class ConfigForge {
     this.origin = join(root, 'config.git');
     this.dev = join(root, 'dev');
     git(root, 'init', '-q', '--bare', '--initial-branch=main', this.origin);
-    git(root, 'clone', '-q', this.origin, this.dev);
-    git(this.dev, 'checkout', '-q', '-B', 'main');
+    mkdirSync(this.dev);
+    git(this.dev, 'init', '-q', '--initial-branch=main');
+    git(this.dev, 'remote', 'add', 'origin', this.origin);
     writeFileSync(join(this.dev, '.gitignore'), '.aviary/\ndist/\n');
     writeFileSync(join(this.dev, 'sites.yaml'), sitesYaml(sites));
     writeFileSync(join(this.dev, 'canary.yaml'), canaryYaml());
     git(this.dev, 'add', '-A');
     git(this.dev, 'commit', '-q', '-m', 'initial fleet');
-    git(this.dev, 'push', '-q', 'origin', 'main');
+    git(this.dev, 'push', '-q', '-u', 'origin', 'main');
   }
 
   get main(): string {
