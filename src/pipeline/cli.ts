@@ -1,16 +1,33 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
 import { formatProblem, InvalidInputError } from '../sites/problems.js';
-import * as canary from './commands/canary.js';
-import * as hook from './commands/hook.js';
-import * as pipeline from './commands/pipeline.js';
-import * as publish from './commands/publish.js';
-import * as site from './commands/site.js';
-import * as synth from './commands/synth.js';
 import { exitCodeOf, OutsideSystemError, RefusedError, UsageError } from './errors.js';
 
-/** The `aviary` command line: global input options, then one module per command group. */
-export function buildProgram(): Command {
+interface CommandGroup {
+  /** The top-level commands the module registers. */
+  readonly commands: readonly string[];
+  readonly load: () => Promise<{ register(program: Command): void }>;
+}
+
+/**
+ * Only the module of the command being run is loaded: cdk8s, the AWS SDK and
+ * Octokit each take a noticeable part of a second to import, and most
+ * commands need one of them at most.
+ */
+const GROUPS: readonly CommandGroup[] = [
+  { commands: ['validate', 'synth'], load: () => import('./commands/synth.js') },
+  { commands: ['site'], load: () => import('./commands/site.js') },
+  { commands: ['canary'], load: () => import('./commands/canary.js') },
+  { commands: ['publish', 'plan', 'history', 'rollback', 'deploy'], load: () => import('./commands/publish.js') },
+  { commands: ['hook'], load: () => import('./commands/hook.js') },
+  { commands: ['pipeline', 'ci'], load: () => import('./commands/pipeline.js') },
+];
+
+/** Global options that take a value, so their value is not mistaken for the command. */
+const VALUED_OPTIONS = new Set(['--sites', '--canary', '--out']);
+
+/** The `aviary` command line: global input options, then the command groups `argv` needs (all of them for help). */
+export async function buildProgram(argv: readonly string[]): Promise<Command> {
   const program = new Command('aviary')
     .description('GitOps manifests for a fleet of WordPress sites with blue/green canary services')
     .addOption(new Option('--sites <file>', 'the sites file').default('sites.yaml'))
@@ -18,14 +35,16 @@ export function buildProgram(): Command {
     .addOption(new Option('--out <dir>', 'where manifests are synthesized').env('CDK8S_OUTDIR').default('dist'))
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const group of [synth, site, canary, publish, hook, pipeline]) group.register(program);
+  const command = argv.find((arg, i) => !arg.startsWith('-') && !VALUED_OPTIONS.has(argv[i - 1]));
+  const own = GROUPS.filter((group) => command !== undefined && group.commands.includes(command));
+  for (const group of own.length > 0 ? own : GROUPS) (await group.load()).register(program);
   return program;
 }
 
 /** Runs the CLI and returns the exit status; the one place errors become messages. */
 export async function main(argv: readonly string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv, { from: 'user' });
+    await (await buildProgram(argv)).parseAsync(argv, { from: 'user' });
     // A command may report failure without throwing (e.g. `validate --json` prints its result, then exits 1).
     return Number(process.exitCode ?? 0);
   } catch (error) {
