@@ -168,9 +168,13 @@ function moveReport(how: 'upgrade' | 'promote', outcome: MoveOutcome, from?: Col
     how === 'upgrade'
       ? `Upgraded ${plural(moved.length, 'site')} to ${color}, the active canary (Jobs rerun on ${color}'s image, public traffic stays where it was): ${listIds(ids)}.`
       : `Promoted ${plural(moved.length, 'site')} to ${color}, the active canary (public traffic switches to ${color}): ${listIds(ids)}.`;
-  // Jobs rerun only where the color they run on changed; a site upgraded earlier already ran them there.
+  // Moving traffic reruns the flush Job; install and theme rerun only where the color they run on changed
+  // (a site upgraded earlier already ran them there).
   const rerun = moved.filter((m) => m.from.service !== m.to.service).map((m) => m.id);
-  const jobs = how === 'promote' && rerun.length ? [`Their Jobs rerun on ${color}'s image (caches flushed): ${listIds(rerun)}.`] : [];
+  const jobs =
+    how === 'promote' && moved.length
+      ? [`Caches flushed on ${color}: ${listIds(ids)}${rerun.length ? `; install and theme Jobs rerun on ${color}'s image: ${listIds(rerun)}` : ''}.`]
+      : [];
   const already = unchanged.length ? [`Already ${how === 'upgrade' ? 'on' : 'fully on'} ${color}: ${listIds(unchanged)}.`] : [];
   const noop =
     unchanged.length === 0

@@ -67,10 +67,15 @@ describe('aviary site upgrade / promote', () => {
 
   test('promote: the Ingress routes the hostnames to the canary Service; the comment-carrying ingress line goes', async () => {
     const w = fresh();
-    expect(synthesized(w, 'beta').routes['www.beta.example.com']).toBe('blue');
+    const before = synthesized(w, 'beta');
+    expect(before.routes['www.beta.example.com']).toBe('blue');
     const r = await w.run(['site', 'promote', 'beta']);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('Promoted 1 site to green');
+    // beta was upgraded before (service already green): only the flush Job reruns, because traffic moved.
+    expect(r.stdout).toContain('Caches flushed on green: beta.');
+    const renamed = synthesized(w, 'beta').jobNames.filter((name) => !before.jobNames.includes(name));
+    expect(renamed).toEqual([expect.stringMatching(/^beta-flush-[0-9a-f]{10}$/)]);
     expect(w.read('sites.yaml')).toBe(swap(SITES_FIXTURE, '    ingress: blue   # traffic stays on blue\n', ''));
     const after = synthesized(w, 'beta');
     expect(after.routes).toEqual({ 'beta.example.com': 'green', 'www.beta.example.com': 'green', 'beta.preview.example.com': 'green' });
