@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { renderFleet } from '../../charts/render.js';
 import { loadFleet } from '../../sites/load.js';
-import { AVIARY_VERSION } from '../version.js';
+import { RENDER_SALT } from '../version.js';
 import { UsageError } from '../errors.js';
 import { DEFAULT_GITHUB_API } from '../github.js';
 import { credentialsFrom } from '../git/credentials.js';
@@ -34,9 +34,6 @@ interface PublishFlags extends RemoteOptions {
   source?: string;
   json?: boolean;
 }
-
-/** Must equal synth.ts's salt, or publish and synth would write different headers (test/pipeline/publish-cli checks). */
-const RENDER_SALT = `aviary ${AVIARY_VERSION}`;
 
 const say = (line: string): void => void process.stdout.write(`${mask(line)}\n`);
 const note = (line: string): void => void process.stderr.write(`${mask(line)}\n`);
