@@ -230,7 +230,7 @@ describe('aviary ci, end to end', () => {
     const log = run.stderr;
     expect(log).toContain('::group::publish');
     expect(log.indexOf('::group::publish')).toBeLessThan(log.indexOf('::group::teardown'));
-    expect(log).toMatch(new RegExp(`\\[1/1\\] ${n}: 8 steps: `));
+    expect(log).toMatch(new RegExp(`\\[1/1\\] ${n}: 7 steps: `));
   });
 
   it('a re-run of a finished pipeline changes nothing and succeeds', async () => {
