@@ -1,16 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { simpleGit } from 'simple-git';
 import { loadFleet } from '../sites/load.js';
 import { InvalidInputError } from '../sites/problems.js';
 import type { Fleet, Site } from '../sites/types.js';
-import { OutsideSystemError, UsageError } from './errors.js';
+import { UsageError } from './errors.js';
 import { authConfig, type GitCredentials } from './git/credentials.js';
 import { authorOf, inputCommit } from './git/inputs.js';
-import { mask } from './git/mask.js';
-import { SOURCE_TRAILER } from './git/message.js';
-import { explainGitFailure } from './git/run.js';
 import { normalisePrefix, readTree } from './git/sync.js';
 import { normaliseRemote, WorkDir } from './git/workdir.js';
 import { awsClients, type AwsClients } from './hook/aws.js';
@@ -20,7 +13,7 @@ import { provisionSites } from './hook/provision.js';
 import { Redactor } from './hook/redact.js';
 import type { RetryPolicy } from './hook/retry.js';
 import { checkRecoveryDays, checkTeardownAllowed, teardownSites } from './hook/teardown.js';
-import { hookPlan, sitesAt } from './hook/which-sites.js';
+import { hookPlan, lastDeployedSource, sitesAt } from './hook/which-sites.js';
 import { silentProgress, type Progress, type StageProgress } from './progress.js';
 import { publish, type PublishMode, type PublishResult } from './publish.js';
 import { synth } from './synth.js';
@@ -263,32 +256,7 @@ async function resolveConfig(options: PipelineOptions, fleet: Fleet, aws: AwsCli
  */
 export async function previousDeploy(manifests: PipelineOptions['manifests'], source: string): Promise<string | undefined> {
   const remote = normaliseRemote(manifests.repo, manifests.credentials);
-  const dir = await mkdtemp(join(tmpdir(), 'aviary-deploys-'));
-  try {
-    const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0' };
-    for (const key of ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TMPDIR', 'SSH_AUTH_SOCK', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy']) {
-      if (process.env[key] !== undefined) env[key] = process.env[key]!;
-    }
-    const git = simpleGit({ baseDir: dir, config: authConfig(remote.credentials), allowEnvironment: ['GIT_TERMINAL_PROMPT'] }).env(env);
-    const where = `branch ${manifests.branch} of the manifests repository ${remote.url}`;
-    try {
-      await git.raw(['init', '-q']);
-      const heads = await git.raw(['ls-remote', '--heads', remote.url, `refs/heads/${manifests.branch}`]);
-      if (heads.trim() === '') return undefined; // an empty repository or a new branch: never deployed
-      // Commits only: the trailers are in the messages, so no file contents are needed.
-      await git.raw(['fetch', '-q', '--no-tags', '--filter=blob:none', remote.url, `refs/heads/${manifests.branch}`]);
-    } catch (error) {
-      throw new OutsideSystemError('git', `reading ${where}`, new Error(explainGitFailure(mask(String((error as Error).message)))));
-    }
-    const log = await git.raw(['log', `--format=%x01%(trailers:key=${SOURCE_TRAILER},valueonly,separator=%x20)`, 'FETCH_HEAD']);
-    for (const record of log.split('\x01')) {
-      const sha = record.trim().split(/\s+/).pop();
-      if (sha && sha !== source) return sha;
-    }
-    return undefined;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  return lastDeployedSource(remote.url, manifests.branch, { exclude: source, gitConfig: authConfig(remote.credentials) });
 }
 
 /** Which of `ids` still have files under sites/<id>/ on the manifests branch. */

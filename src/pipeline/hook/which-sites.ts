@@ -7,9 +7,10 @@ import { parseFleet } from '../../sites/load.js';
 import { Source } from '../../sites/source.js';
 import type { Fleet, Site } from '../../sites/types.js';
 import { OutsideSystemError, RefusedError } from '../errors.js';
+import { mask } from '../git/mask.js';
+import { SOURCE_TRAILER } from '../git/message.js';
+import { explainGitFailure } from '../git/run.js';
 
-/** The trailer `aviary publish` writes on each manifests commit, naming the config commit it came from. */
-export const SOURCE_TRAILER = 'Aviary-Source';
 
 /** What the hooks should do for a deploy: provision the new sites, tear down the removed ones. */
 export interface HookPlan {
@@ -71,11 +72,18 @@ export async function lastDeployedSites(opts: LastDeployOptions): Promise<readon
   return sitesAt(source, opts.sitesPath, opts.canaryPath);
 }
 
+export interface DeployLookup {
+  /** Skip deploys of this config commit (a pipeline re-run looks past its own deploy). */
+  readonly exclude?: string;
+  /** `-c` settings for git, e.g. the Authorization header from `authConfig`. @default none */
+  readonly gitConfig?: readonly string[];
+}
+
 /** The config commit named by the newest manifests commit with the trailer, or undefined. */
-export async function lastDeployedSource(manifestsRepo: string, branch: string): Promise<string | undefined> {
+export async function lastDeployedSource(manifestsRepo: string, branch: string, lookup: DeployLookup = {}): Promise<string | undefined> {
   const dir = await mkdtemp(join(tmpdir(), 'aviary-manifests-'));
   try {
-    const git = gitIn(dir);
+    const git = gitIn(dir, lookup.gitConfig);
     await git.init();
     const shown = redactUrl(manifestsRepo);
     try {
@@ -84,13 +92,14 @@ export async function lastDeployedSource(manifestsRepo: string, branch: string):
       // Commits only: the trailer is in the message, so no file contents are needed.
       await git.raw(['fetch', '--quiet', '--no-tags', '--filter=blob:none', manifestsRepo, `refs/heads/${branch}`]);
     } catch (error) {
-      throw new OutsideSystemError('git', `read branch ${branch} of the manifests repository ${shown}`, new Error(redactUrl((error as Error).message)));
+      const message = explainGitFailure(mask(redactUrl((error as Error).message)));
+      throw new OutsideSystemError('git', `read branch ${branch} of the manifests repository ${shown}`, new Error(message));
     }
     // One record per commit, newest first; a commit with the trailer twice counts by its last one.
     const log = await git.raw(['log', `--format=%x01%(trailers:key=${SOURCE_TRAILER},valueonly,separator=%x20)`, 'FETCH_HEAD']);
     for (const record of log.split('\x01')) {
       const sha = record.trim().split(/\s+/).pop();
-      if (sha) return sha;
+      if (sha && sha !== lookup.exclude) return sha;
     }
     return undefined;
   } finally {
@@ -138,10 +147,10 @@ async function hasCommit(git: SimpleGit, sha: string): Promise<boolean> {
 /** What git needs from our environment; simple-git refuses variables that could run commands (EDITOR, GIT_*, …). */
 const PASSED_ENV = ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TMPDIR', 'SSH_AUTH_SOCK', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy'];
 
-function gitIn(dir: string): SimpleGit {
+function gitIn(dir: string, config: readonly string[] = []): SimpleGit {
   const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0' }; // a bad credential fails at once instead of waiting for a prompt
   for (const key of PASSED_ENV) if (process.env[key] !== undefined) env[key] = process.env[key]!;
-  return simpleGit({ baseDir: dir, allowEnvironment: ['GIT_TERMINAL_PROMPT'] }).env(env);
+  return simpleGit({ baseDir: dir, config: [...config], allowEnvironment: ['GIT_TERMINAL_PROMPT'] }).env(env);
 }
 
 /** Credentials in a remote URL must not reach a message. */
