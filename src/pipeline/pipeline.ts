@@ -11,6 +11,7 @@ import { resolveHookConfig, type HookConfig, type HookFlags } from './hook/confi
 import { hookContext, type HookContext, type StepReport } from './hook/context.js';
 import { provisionSites } from './hook/provision.js';
 import { Redactor } from './hook/redact.js';
+import { ConcurrentHookError } from './hook/registry.js';
 import type { RetryPolicy } from './hook/retry.js';
 import { checkRecoveryDays, checkTeardownAllowed, teardownSites } from './hook/teardown.js';
 import { hookPlan, lastDeployedSource, sitesAt } from './hook/which-sites.js';
@@ -222,15 +223,19 @@ function outcomes(reports: readonly StepReport[]): string {
 }
 
 /** Hooks racing on one site (two pipelines for two merges) make the loser fail loudly; its re-run converges. */
-const CONCURRENT_HOOK = /another hook running|changed while the hook was writing/i;
 const SITE_RERUNS = 3;
+
+function isConcurrentHook(error: unknown): boolean {
+  for (let e = error; e instanceof Error; e = e.cause) if (e instanceof ConcurrentHookError) return true;
+  return false;
+}
 
 async function provisionWithRerun(ctx: HookContext, site: Site): Promise<StepReport[]> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await provisionSites(ctx, [site]);
     } catch (error) {
-      if (attempt > SITE_RERUNS || !(error instanceof Error) || !CONCURRENT_HOOK.test(error.message)) throw error;
+      if (attempt > SITE_RERUNS || !isConcurrentHook(error)) throw error;
       await new Promise((r) => setTimeout(r, 100 + Math.random() * 400 * attempt));
     }
   }

@@ -23,6 +23,8 @@ export class Redactor {
   scrubError(error: unknown): Error {
     const message = error instanceof Error ? error.message || error.name : String(error);
     const clean = new Error(this.scrub(message));
+    // Same class and name, so callers can still tell errors apart (e.g. ConcurrentHookError).
+    if (error instanceof Error) Object.setPrototypeOf(clean, Object.getPrototypeOf(error));
     clean.name = error instanceof Error ? error.name : 'Error';
     const code = (error as { code?: unknown } | undefined)?.code;
     if (typeof code === 'string') Object.assign(clean, { code });

@@ -97,7 +97,7 @@ export class Registry {
       );
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') {
-        throw new Error(`registry item ${item.id} changed while the hook was writing it (another hook running?); run the hook again`);
+        throw new ConcurrentHookError(`registry item ${item.id} changed while the hook was writing it (another hook running?); run the hook again`);
       }
       throw error;
     }
@@ -136,4 +136,9 @@ function fromItem(item: Record<string, AttributeValue>): RegistryItem {
     updatedAt: s('updatedAt') ?? '',
     terminatedAt: s('terminatedAt'),
   };
+}
+
+/** Another hook wrote the same registry item meanwhile; running the hook again converges. */
+export class ConcurrentHookError extends Error {
+  override name = 'ConcurrentHookError';
 }

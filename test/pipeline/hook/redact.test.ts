@@ -1,0 +1,15 @@
+import { describe, expect, it } from 'vitest';
+import { Redactor } from '../../../src/pipeline/hook/redact.js';
+import { ConcurrentHookError } from '../../../src/pipeline/hook/registry.js';
+
+describe('Redactor.scrubError', () => {
+  it('removes remembered secrets from the message and keeps the class, so callers can still tell errors apart', () => {
+    const redactor = new Redactor();
+    redactor.add('hunter2-very-secret');
+    const clean = redactor.scrubError(new ConcurrentHookError('registry item x changed; password hunter2-very-secret'));
+    expect(clean).toBeInstanceOf(ConcurrentHookError);
+    expect(clean.name).toBe('ConcurrentHookError');
+    expect(clean.message).not.toContain('hunter2-very-secret');
+    expect(clean.message).toContain('registry item x changed');
+  });
+});
