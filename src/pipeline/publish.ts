@@ -130,7 +130,6 @@ export async function publish(source: ManifestSource, options: PublishOptions): 
   return { ...result, attempts };
 }
 
-/** Our changes on top of a head another publisher moved: only files it left as we found them. */
 function readIfExists(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8');
@@ -139,6 +138,7 @@ function readIfExists(path: string): string | undefined {
   }
 }
 
+/** Our changes on top of a head another publisher moved: only files it left as we found them. */
 function replay(own: readonly OwnChange[], tracked: ReadonlyMap<string, string>, dir: string, prefix: string, head: string): FileChange[] {
   const conflicts: string[] = [];
   const out: FileChange[] = [];

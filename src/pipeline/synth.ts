@@ -30,8 +30,22 @@ export interface SynthOptions {
 /** Validates the inputs and replaces `out` with their manifests; invalid inputs write nothing. */
 export function synth(inputs: InputPaths, out: string, options: SynthOptions = {}): SynthResult {
   const fleet = loadFleet(inputs.sites, inputs.canary);
-  const previous = options.reuse === false ? undefined : (path: string) => readIfExists(join(out, path));
-  return { fleet, files: writeDist(out, eachManifestFile(fleet, { previous, salt: RENDER_SALT })) };
+  const current = lastReadMemo((path) => readIfExists(join(out, path)));
+  const files = eachManifestFile(fleet, { previous: options.reuse === false ? undefined : current, salt: RENDER_SALT });
+  return { fleet, files: writeDist(out, files, { current }) };
+}
+
+/**
+ * Each site file is read by the renderer (to reuse it) and right after by the
+ * writer (to skip it when unchanged): remembering the last read serves both
+ * with one read, without holding the whole tree in memory.
+ */
+function lastReadMemo(read: (path: string) => string | undefined): (path: string) => string | undefined {
+  let last: { path: string; content: string | undefined } | undefined;
+  return (path) => {
+    if (last?.path !== path) last = { path, content: read(path) };
+    return last.content;
+  };
 }
 
 function readIfExists(path: string): string | undefined {

@@ -135,6 +135,28 @@ describe('synth', () => {
   });
 });
 
+describe('updating an existing dist', () => {
+  it('rewrites only the files that change; the others keep their inode and mtime', () => {
+    synth(inputs(), join(work, 'dist'));
+    const unchanged = statSync(join(work, 'dist/sites/rrr/rrr.yaml'));
+    const changed = statSync(join(work, 'dist/sites/north-trail/north-trail.yaml'));
+    edit('sites.yaml', 'theme: kadence', 'theme: neve');
+    synth(inputs(), join(work, 'dist'));
+    const after = statSync(join(work, 'dist/sites/rrr/rrr.yaml'));
+    expect([after.ino, after.mtimeMs]).toEqual([unchanged.ino, unchanged.mtimeMs]);
+    expect(statSync(join(work, 'dist/sites/north-trail/north-trail.yaml')).ino).not.toBe(changed.ino);
+  });
+
+  it('drops temporary files an interrupted run left behind, and stray files', () => {
+    synth(inputs(), join(work, 'dist'));
+    const before = readTree(join(work, 'dist'));
+    writeFileSync(join(work, 'dist/sites/rrr/rrr.yaml.aviary-tmp'), 'half');
+    writeFileSync(join(work, 'dist/services/old.yaml'), 'kind: Old\n');
+    synth(inputs(), join(work, 'dist'));
+    expect(changedPaths(before, readTree(join(work, 'dist')))).toEqual([]);
+  });
+});
+
 describe('reuse of unchanged site files', () => {
   it('gives the same bytes as a fresh synth, before and after an edit', () => {
     synth(inputs(), join(work, 'dist'));
