@@ -2,7 +2,7 @@ import { loadFleet } from '../sites/load.js';
 import { InvalidInputError } from '../sites/problems.js';
 import type { Fleet, Site } from '../sites/types.js';
 import { UsageError } from './errors.js';
-import { authConfig, type GitCredentials } from './git/credentials.js';
+import type { GitCredentials } from './git/credentials.js';
 import { authorOf, inputCommit } from './git/inputs.js';
 import { normalisePrefix, readTree } from './git/sync.js';
 import { normaliseRemote, WorkDir } from './git/workdir.js';
@@ -261,7 +261,7 @@ async function resolveConfig(options: PipelineOptions, fleet: Fleet, aws: AwsCli
  */
 export async function previousDeploy(manifests: PipelineOptions['manifests'], source: string): Promise<string | undefined> {
   const remote = normaliseRemote(manifests.repo, manifests.credentials);
-  return lastDeployedSource(remote.url, manifests.branch, { exclude: source, gitConfig: authConfig(remote.credentials) });
+  return lastDeployedSource(remote.url, manifests.branch, { exclude: source, credentials: remote.credentials });
 }
 
 /** Which of `ids` still have files under sites/<id>/ on the manifests branch. */

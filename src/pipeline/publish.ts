@@ -12,6 +12,7 @@ import { pushHead, withPushRetry, DEFAULT_RETRY, type RetryPolicy } from './git/
 import { applyChanges, blobId, changesToward, normalisePrefix, trackedFiles, type FileChange } from './git/sync.js';
 import { normaliseRemote, WorkDir } from './git/workdir.js';
 import { formatPlan, isEmptyPlan, planOf, type Plan } from './plan.js';
+import { readIfExists } from './read-if-exists.js';
 
 export type PublishMode = 'push' | 'pr';
 
@@ -128,14 +129,6 @@ export async function publish(source: ManifestSource, options: PublishOptions): 
     log,
   );
   return { ...result, attempts };
-}
-
-function readIfExists(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
 }
 
 /** Our changes on top of a head another publisher moved: only files it left as we found them. */

@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eachManifestFile } from '../charts/render.js';
 import { RENDER_SALT } from './version.js';
 import { loadFleet } from '../sites/load.js';
 import type { Fleet } from '../sites/types.js';
 import { writeDist } from './write-dist.js';
+import { readIfExists } from './read-if-exists.js';
 
 export interface InputPaths {
   /** @default 'sites.yaml' */
@@ -46,12 +46,4 @@ function lastReadMemo(read: (path: string) => string | undefined): (path: string
     if (last?.path !== path) last = { path, content: read(path) };
     return last.content;
   };
-}
-
-function readIfExists(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
 }

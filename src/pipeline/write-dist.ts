@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { ManifestFile } from '../charts/render.js';
+import { readIfExists } from './read-if-exists.js';
 
 const TEMP_SUFFIX = '.aviary-tmp';
 
@@ -100,13 +101,5 @@ function removeEmptyParents(root: string, dir: string): void {
   for (let d = dir; d !== root && d.startsWith(root); d = dirname(d)) {
     if (readdirSync(d).length > 0) return;
     rmdirSync(d);
-  }
-}
-
-function readIfExists(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
   }
 }

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { renderFleet } from '../../charts/render.js';
@@ -17,6 +17,7 @@ import { publish, type PublishMode, type PublishResult } from '../publish.js';
 import { restoreInputs, revertInputCommit, type InputCommitResult } from '../rollback.js';
 import { writeDist } from '../write-dist.js';
 import { globals, type GlobalOptions } from './globals.js';
+import { readIfExists } from '../read-if-exists.js';
 
 /** Where the manifests go, shared by publish, plan, history, rollback and deploy. */
 interface RemoteOptions {
@@ -206,11 +207,4 @@ async function planAgainst(g: GlobalOptions, opts: RemoteOptions & { against?: s
   const tracked = await trackedFiles(work.git, prefix);
   const files = render((path) => (tracked.has(path) ? readIfExists(join(work.dir, prefix, path)) : undefined));
   return planOf(changesToward(work.dir, prefix, tracked, files));
-}
-function readIfExists(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
 }

@@ -2,14 +2,15 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import { simpleGit, type SimpleGit } from 'simple-git';
+import type { SimpleGit } from 'simple-git';
 import { parseFleet } from '../../sites/load.js';
 import { Source } from '../../sites/source.js';
 import type { Fleet, Site } from '../../sites/types.js';
 import { OutsideSystemError, RefusedError } from '../errors.js';
 import { mask } from '../git/mask.js';
 import { SOURCE_TRAILER } from '../git/message.js';
-import { explainGitFailure } from '../git/run.js';
+import type { GitCredentials } from '../git/credentials.js';
+import { explainGitFailure, gitIn } from '../git/run.js';
 
 
 /** What the hooks should do for a deploy: provision the new sites, tear down the removed ones. */
@@ -75,15 +76,15 @@ export async function lastDeployedSites(opts: LastDeployOptions): Promise<readon
 export interface DeployLookup {
   /** Skip deploys of this config commit (a pipeline re-run looks past its own deploy). */
   readonly exclude?: string;
-  /** `-c` settings for git, e.g. the Authorization header from `authConfig`. @default none */
-  readonly gitConfig?: readonly string[];
+  /** Sent as an Authorization header, never in the URL. @default none (credentials in the URL, if any) */
+  readonly credentials?: GitCredentials;
 }
 
 /** The config commit named by the newest manifests commit with the trailer, or undefined. */
 export async function lastDeployedSource(manifestsRepo: string, branch: string, lookup: DeployLookup = {}): Promise<string | undefined> {
   const dir = await mkdtemp(join(tmpdir(), 'aviary-manifests-'));
   try {
-    const git = gitIn(dir, lookup.gitConfig);
+    const git = gitIn(dir, lookup.credentials);
     await git.init();
     const shown = redactUrl(manifestsRepo);
     try {
@@ -142,15 +143,6 @@ async function hasCommit(git: SimpleGit, sha: string): Promise<boolean> {
     .raw(['cat-file', '-e', `${sha}^{commit}`])
     .then(() => true)
     .catch(() => false);
-}
-
-/** What git needs from our environment; simple-git refuses variables that could run commands (EDITOR, GIT_*, …). */
-const PASSED_ENV = ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TMPDIR', 'SSH_AUTH_SOCK', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy'];
-
-function gitIn(dir: string, config: readonly string[] = []): SimpleGit {
-  const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0' }; // a bad credential fails at once instead of waiting for a prompt
-  for (const key of PASSED_ENV) if (process.env[key] !== undefined) env[key] = process.env[key]!;
-  return simpleGit({ baseDir: dir, config: [...config], allowEnvironment: ['GIT_TERMINAL_PROMPT'] }).env(env);
 }
 
 /** Credentials in a remote URL must not reach a message. */
