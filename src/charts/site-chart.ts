@@ -52,7 +52,7 @@ function externalSecret(names: SiteNames, settings: Canary['settings']) {
   const fromDb = (key: string, property: string) => ({ secretKey: key, remoteRef: { key: names.dbSecretId, property } });
   const fromAdmin = (key: string, property: string) => ({ secretKey: key, remoteRef: { key: names.adminSecretId, property } });
   return {
-    apiVersion: 'external-secrets.io/v1',
+    apiVersion: settings.secrets.apiVersion,
     kind: 'ExternalSecret',
     metadata: { name: names.credentials, annotations: { [SYNC_WAVE]: '0' } },
     spec: {

@@ -24,7 +24,13 @@ export interface SiteNames {
   readonly previewHostname?: string;
 }
 
-export function siteNames(id: string, settings: Pick<FleetSettings, 'secrets' | 'previewDomain'>): SiteNames {
+/** Only the settings names depend on: the secret prefix and the preview domain. */
+export interface NameSettings {
+  readonly secrets: Pick<FleetSettings['secrets'], 'prefix'>;
+  readonly previewDomain?: string;
+}
+
+export function siteNames(id: string, settings: NameSettings): SiteNames {
   const sql = `wp_${id.replaceAll('-', '_')}`;
   return {
     ingress: id,

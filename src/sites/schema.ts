@@ -117,6 +117,11 @@ export const canaryFileSchema = z.strictObject({
         })
         .prefault({}),
       refreshInterval: str('a duration').regex(DURATION, { error: 'is not a duration\nhint: e.g. 1h or 30m' }).default('1h'),
+      apiVersion: z
+        .enum(['external-secrets.io/v1', 'external-secrets.io/v1beta1'], {
+          error: 'is not an External Secrets API version\nhint: external-secrets.io/v1 (ESO 0.16 and newer) or external-secrets.io/v1beta1',
+        })
+        .default('external-secrets.io/v1'),
     })
     .prefault({}),
   argocd: z

@@ -69,6 +69,8 @@ export interface FleetSettings {
     readonly store: { readonly kind: 'ClusterSecretStore' | 'SecretStore'; readonly name: string };
     /** How often External Secrets re-reads them. @default '1h' */
     readonly refreshInterval: string;
+    /** The ExternalSecret API your External Secrets Operator serves. @default 'external-secrets.io/v1' (ESO 0.16+) */
+    readonly apiVersion: 'external-secrets.io/v1' | 'external-secrets.io/v1beta1';
   };
   readonly argocd: {
     /** The manifests repository Argo CD syncs from. */

@@ -151,6 +151,9 @@ describe('site chart: ExternalSecret', () => {
   it('reads <prefix>/<id>/db and <prefix>/<id>/admin through the default store into Secret <id>-wordpress', () => {
     const es = externalSecretOf(exampleFleet(), 'rrr');
     expect(es.apiVersion).toBe('external-secrets.io/v1');
+    expect(externalSecretOf(buildFleet([siteEntry('rrr')], canaryDoc({ secrets: { apiVersion: 'external-secrets.io/v1beta1' } })), 'rrr').apiVersion).toBe(
+      'external-secrets.io/v1beta1',
+    );
     expect(es.metadata.name).toBe('rrr-wordpress');
     expect(es.metadata.annotations).toEqual({ 'argocd.argoproj.io/sync-wave': '0' });
     expect(es.spec.secretStoreRef).toEqual({ kind: 'ClusterSecretStore', name: 'aws-secrets-manager' });

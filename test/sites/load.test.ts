@@ -236,6 +236,11 @@ const CASES: Case[] = [
     expected: [{ file: 'canary.yaml', line: 8, column: 50, message: /annotation values must be strings/, hint: /quote/ }],
   },
   {
+    name: 'unknown External Secrets API version',
+    canary: `${CANARY}secrets:\n  apiVersion: external-secrets.io/v2\n`,
+    expected: [{ file: 'canary.yaml', line: 7, column: 15, path: 'secrets.apiVersion', message: /"external-secrets.io\/v2" is not an External Secrets API version/, hint: /v1beta1/ }],
+  },
+  {
     name: 'secrets prefix with a trailing slash',
     canary: `${CANARY}secrets:\n  prefix: aviary/sites/\n`,
     expected: [{ file: 'canary.yaml', line: 7, column: 11, path: 'secrets.prefix', message: /not a Secrets Manager name prefix/ }],

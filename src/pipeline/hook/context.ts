@@ -55,8 +55,7 @@ export function namesFor(ctx: Pick<HookContext, 'config'>, id: string): SiteName
 
 /** siteNames() needs only the prefix of the fleet's secret settings to name what the hook touches. */
 export function siteNamesWithPrefix(id: string, secretPrefix: string): SiteNames {
-  const secrets = { prefix: secretPrefix, store: { kind: 'ClusterSecretStore', name: 'unused' }, refreshInterval: '1h' } as const;
-  return siteNames(id, { secrets, previewDomain: undefined });
+  return siteNames(id, { secrets: { prefix: secretPrefix } });
 }
 
 /** Runs one step with retries, reports its outcome, and names site and step if it finally fails. */
