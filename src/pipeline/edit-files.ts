@@ -213,13 +213,3 @@ export function printEdit(applied: AppliedEdit<unknown>, report: EditReport, opt
   process.stdout.write(`${report.summary.join('\n')}\n`);
   if (options.dryRun) process.stdout.write(`Dry run: nothing was written.\n`);
 }
-
-/** "a, b, c and 997 more": long bulk lists stay readable on one line. */
-export function listIds(ids: readonly string[], max = 8): string {
-  if (ids.length <= max) return ids.join(', ');
-  return `${ids.slice(0, max).join(', ')} and ${ids.length - max} more`;
-}
-
-export function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}

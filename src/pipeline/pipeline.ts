@@ -18,6 +18,7 @@ import { hookPlan, lastDeployedSource, sitesAt } from './hook/which-sites.js';
 import { silentProgress, type Progress, type StageProgress } from './progress.js';
 import { publish, type PublishMode, type PublishResult } from './publish.js';
 import { synth } from './synth.js';
+import { plural } from './words.js';
 
 /**
  * `aviary pipeline`: the whole CI step after a change to the inputs lands.
@@ -84,7 +85,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   try {
     const fleet = await stage(progress, 'validate', undefined, async (s) => {
       const loaded = loadFleet(inputs.sites, inputs.canary);
-      s.done(`${inputs.sites} and ${inputs.canary} are valid: ${count(loaded.sites.length, 'site')}, active canary ${loaded.canary.selector}.`);
+      s.done(`${inputs.sites} and ${inputs.canary} are valid: ${plural(loaded.sites.length, 'site')}, active canary ${loaded.canary.selector}.`);
       return loaded;
     });
 
@@ -109,14 +110,14 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       return { source, previousSource: previous, changes, config };
     });
 
-    const provisioned = await stage(progress, 'provision', count(changes.provision.length, 'new site'), async (s) => {
+    const provisioned = await stage(progress, 'provision', plural(changes.provision.length, 'new site'), async (s) => {
       if (changes.provision.length === 0) {
         s.skip('no new sites');
         return [];
       }
       const ctx = hookContext({ config: config!, aws: clients(), redactor, retry: hook.retry });
       await eachSite(s, changes.provision, (site) => provisionWithRerun(ctx, site));
-      s.done(`${count(changes.provision.length, 'site')} ready.`);
+      s.done(`${plural(changes.provision.length, 'site')} ready.`);
       return changes.provision.map((x) => x.id);
     });
 
@@ -144,7 +145,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       return result;
     });
 
-    const teardown = await stage(progress, 'teardown', count(changes.teardown.length, 'removed site'), async (s) => {
+    const teardown = await stage(progress, 'teardown', plural(changes.teardown.length, 'removed site'), async (s) => {
       if (changes.teardown.length === 0) {
         s.skip('no removed sites');
         return { tornDown: [] };
@@ -163,7 +164,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       if (remaining.length > 0) s.note(`still published on ${manifests.branch}, left alone: ${remaining.join(', ')}`);
       const ctx = hookContext({ config: config!, aws: clients(), redactor, retry: hook.retry });
       await eachSite(s, ids, (id) => teardownSites(ctx, [id], hook.recoveryDays));
-      s.done(ids.length ? `${count(ids.length, 'site')} torn down.` : undefined);
+      s.done(ids.length ? `${plural(ids.length, 'site')} torn down.` : undefined);
       return {
         tornDown: ids,
         ...(remaining.length ? { skipped: { ids: remaining, reason: `still published on ${manifests.branch}` } } : {}),
@@ -192,7 +193,7 @@ async function stage<T>(progress: Progress, name: Stage, detail: string | undefi
   try {
     return await run(s);
   } catch (error) {
-    s.fail(error instanceof InvalidInputError ? `${count(error.problems.length, 'problem')} in the inputs` : undefined);
+    s.fail(error instanceof InvalidInputError ? `${plural(error.problems.length, 'problem')} in the inputs` : undefined);
     throw inStage(name, error);
   }
 }
@@ -219,7 +220,7 @@ async function eachSite<T extends Site | string>(s: StageProgress, items: readon
 function outcomes(reports: readonly StepReport[]): string {
   const by = new Map<string, number>();
   for (const r of reports) by.set(r.outcome, (by.get(r.outcome) ?? 0) + 1);
-  return `${count(reports.length, 'step')}: ${[...by].map(([o, n]) => `${n} ${o}`).join(', ')}`;
+  return `${plural(reports.length, 'step')}: ${[...by].map(([o, n]) => `${n} ${o}`).join(', ')}`;
 }
 
 /** Hooks racing on one site (two pipelines for two merges) make the loser fail loudly; its re-run converges. */
@@ -292,5 +293,4 @@ function publishSummary(result: PublishResult): string {
 }
 
 const short = (sha: string) => sha.slice(0, 12);
-const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 const list = (ids: readonly string[]) => (ids.length ? ids.join(', ') : 'none');

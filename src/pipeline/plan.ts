@@ -1,5 +1,6 @@
 import { parseAllDocuments } from 'yaml';
 import type { FileChange } from './git/sync.js';
+import { plural } from './words.js';
 
 /**
  * What publishing would change, in the terms of the fleet: per site and for
@@ -182,7 +183,6 @@ function selectorOf(objects: readonly K8sObject[]): string | undefined {
 export type PlanFormat = 'text' | 'markdown' | 'json';
 
 const SIGN: Record<Change, string> = { added: '+', changed: '~', removed: '-' };
-const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 /** `repo@sha256:<64 hex>` is unreadable in a summary; the first 12 hex identify it. */
 export const shortImage = (image?: string) => (image ? image.replace(/@sha256:([0-9a-f]{12})[0-9a-f]{52}$/, '@sha256:$1…') : 'none');
 
@@ -191,14 +191,14 @@ export function planHeadline(plan: Plan): string {
   if (isEmptyPlan(plan)) return 'No changes: the manifests already match the inputs.';
   const by = (c: Change) => plan.sites.filter((s) => s.change === c).length;
   const parts = [
-    by('added') && `${count(by('added'), 'site')} added`,
-    by('changed') && `${count(by('changed'), 'site')} changed`,
-    by('removed') && `${count(by('removed'), 'site')} torn down`,
+    by('added') && `${plural(by('added'), 'site')} added`,
+    by('changed') && `${plural(by('changed'), 'site')} changed`,
+    by('removed') && `${plural(by('removed'), 'site')} torn down`,
     plan.services.objects.length > 0 && 'services changed',
     plan.other.length > 0 && 'Argo CD bootstrap changed',
-    plan.jobs.length > 0 && `${count(plan.jobs.length, 'Job')} will run`,
+    plan.jobs.length > 0 && `${plural(plan.jobs.length, 'Job')} will run`,
   ].filter(Boolean);
-  return `Plan: ${parts.join(', ') || `${count(plan.files.added + plan.files.changed + plan.files.removed, 'file')} changed`}.`;
+  return `Plan: ${parts.join(', ') || `${plural(plan.files.added + plan.files.changed + plan.files.removed, 'file')} changed`}.`;
 }
 
 export function formatPlan(plan: Plan, format: PlanFormat): string {

@@ -12,7 +12,7 @@ import { pushHead, withPushRetry, DEFAULT_RETRY, type RetryPolicy } from './git/
 import { applyChanges, blobId, changesToward, normalisePrefix, trackedFiles, type FileChange } from './git/sync.js';
 import { normaliseRemote, WorkDir } from './git/workdir.js';
 import { formatPlan, isEmptyPlan, planOf, type Plan } from './plan.js';
-import { readIfExists } from './read-if-exists.js';
+import { readIfExists } from './files.js';
 
 export type PublishMode = 'push' | 'pr';
 

@@ -4,7 +4,7 @@ import { RENDER_SALT } from './version.js';
 import { loadFleet } from '../sites/load.js';
 import type { Fleet } from '../sites/types.js';
 import { writeDist } from './write-dist.js';
-import { readIfExists } from './read-if-exists.js';
+import { readIfExists } from './files.js';
 
 export interface InputPaths {
   /** @default 'sites.yaml' */

@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { ManifestFile } from '../charts/render.js';
-import { readIfExists } from './read-if-exists.js';
+import { readIfExists, removeEmptyParents } from './files.js';
 
 const TEMP_SUFFIX = '.aviary-tmp';
 
@@ -80,7 +80,7 @@ function update(target: string, files: Iterable<ManifestFile>, current: (path: s
   for (const path of staged) renameSync(path + TEMP_SUFFIX, path);
   for (const path of stale) {
     unlinkSync(join(target, path));
-    removeEmptyParents(target, dirname(join(target, path)));
+    removeEmptyParents(dirname(join(target, path)), target);
   }
   return count;
 }
@@ -97,9 +97,3 @@ function listFiles(dir: string): string[] {
   return files;
 }
 
-function removeEmptyParents(root: string, dir: string): void {
-  for (let d = dir; d !== root && d.startsWith(root); d = dirname(d)) {
-    if (readdirSync(d).length > 0) return;
-    rmdirSync(d);
-  }
-}

@@ -1,7 +1,8 @@
 import { Argument, type Command } from 'commander';
 import { selectCanary, setCanaryImage } from '../../sites/edit.js';
 import { COLORS, type Color } from '../../sites/types.js';
-import { editInputs, listIds, plural, printEdit } from '../edit-files.js';
+import { editInputs, printEdit } from '../edit-files.js';
+import { listIds, plural } from '../words.js';
 import { globals } from './globals.js';
 
 interface EditFlags {

@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { loadFleet } from '../../sites/load.js';
 import type { Fleet, Site } from '../../sites/types.js';
 import { UsageError } from '../errors.js';
@@ -18,7 +18,7 @@ import {
   teardownSites,
 } from '../hook/teardown.js';
 import { declaredSites, hookPlan, lastDeployedSites, undeclaredIds } from '../hook/which-sites.js';
-import { globals } from './globals.js';
+import { globals, wholeNumber } from './globals.js';
 
 interface CommonOptions extends HookFlags {
   readonly manifestsRepo?: string;
@@ -52,11 +52,11 @@ export function register(program: Command): void {
 
   withCommon(hook.command('teardown').argument('[ids...]', 'sites to tear down (default: those removed since the last deploy)'))
     .description("delete removed sites' secrets (with a recovery window), database, user, files and registry entry")
-    .addOption(new Option('--recovery-days <days>', 'Secrets Manager recovery window, 7 to 30').argParser(integer).default(DEFAULT_RECOVERY_DAYS))
-    .addOption(new Option('--confirm <count>', 'the exact number of sites, required above the threshold').argParser(integer))
+    .addOption(new Option('--recovery-days <days>', 'Secrets Manager recovery window, 7 to 30').argParser(wholeNumber).default(DEFAULT_RECOVERY_DAYS))
+    .addOption(new Option('--confirm <count>', 'the exact number of sites, required above the threshold').argParser(wholeNumber))
     .addOption(
       new Option('--threshold <count>', 'how many sites may be torn down without --confirm')
-        .argParser(integer)
+        .argParser(wholeNumber)
         .env('AVIARY_TEARDOWN_THRESHOLD')
         .default(DEFAULT_TEARDOWN_THRESHOLD),
     )
@@ -119,17 +119,11 @@ function withCommon(cmd: Command): Command {
 }
 
 function retriesOption(): Option {
-  return new Option('--retries <n>', 'retries of a failing outside call, with backoff').argParser(integer).env('AVIARY_RETRIES').default(DEFAULT_RETRY.retries);
+  return new Option('--retries <n>', 'retries of a failing outside call, with backoff').argParser(wholeNumber).env('AVIARY_RETRIES').default(DEFAULT_RETRY.retries);
 }
 
 function retryPolicy(retries: number): RetryPolicy {
   return { ...DEFAULT_RETRY, retries };
-}
-
-function integer(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a whole number');
-  return n;
 }
 
 async function planFromLastDeploy(opts: CommonOptions, sitesPath: string, canaryPath: string, fleet: Fleet): Promise<{ provision: Site[]; teardown: string[] }> {

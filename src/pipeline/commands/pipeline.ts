@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { runCi, ciInvocation, describeInvocation } from '../ci.js';
 import { UsageError } from '../errors.js';
 import { credentialsFrom } from '../git/credentials.js';
@@ -10,7 +10,7 @@ import { runPipeline, type PipelineResult } from '../pipeline.js';
 import { formatPlan } from '../plan.js';
 import { createProgress } from '../progress.js';
 import type { PublishMode } from '../publish.js';
-import { globals } from './globals.js';
+import { globals, wholeNumber } from './globals.js';
 
 /** The flags of `aviary pipeline`: publish's and hook's, under the same names and variables. */
 export interface PipelineFlags {
@@ -55,11 +55,11 @@ export function register(program: Command): void {
     .option('--secret-prefix <prefix>', "Secrets Manager name prefix [env AVIARY_SECRET_PREFIX] (default: canary.yaml's secrets.prefix)")
     .option('--mysql-url <url>', 'MySQL admin connection mysql://user:password@host:port [env AVIARY_MYSQL_URL; password may come from AVIARY_MYSQL_SECRET]')
     .option('--db-host <host[:port]>', "what the sites' pods connect to, when not the admin URL's host [env AVIARY_DB_HOST]")
-    .addOption(new Option('--retries <n>', 'retries of a failing AWS or MySQL call, with backoff').argParser(integer).env('AVIARY_RETRIES').default(DEFAULT_RETRY.retries))
-    .addOption(new Option('--recovery-days <days>', 'Secrets Manager recovery window of torn-down sites, 7 to 30').argParser(integer).default(DEFAULT_RECOVERY_DAYS))
-    .addOption(new Option('--confirm <count>', 'the exact number of removed sites, required to tear down more than the threshold').argParser(integer))
+    .addOption(new Option('--retries <n>', 'retries of a failing AWS or MySQL call, with backoff').argParser(wholeNumber).env('AVIARY_RETRIES').default(DEFAULT_RETRY.retries))
+    .addOption(new Option('--recovery-days <days>', 'Secrets Manager recovery window of torn-down sites, 7 to 30').argParser(wholeNumber).default(DEFAULT_RECOVERY_DAYS))
+    .addOption(new Option('--confirm <count>', 'the exact number of removed sites, required to tear down more than the threshold').argParser(wholeNumber))
     .addOption(
-      new Option('--threshold <count>', 'how many sites may be torn down without --confirm').argParser(integer).env('AVIARY_TEARDOWN_THRESHOLD').default(DEFAULT_TEARDOWN_THRESHOLD),
+      new Option('--threshold <count>', 'how many sites may be torn down without --confirm').argParser(wholeNumber).env('AVIARY_TEARDOWN_THRESHOLD').default(DEFAULT_TEARDOWN_THRESHOLD),
     )
     .option('--json', 'print the result as JSON on stdout (progress goes to stderr)')
     .action(async (opts: PipelineFlags, cmd: Command) => {
@@ -122,8 +122,3 @@ function summary(result: PipelineResult, ms: number): string {
   return lines.join('\n');
 }
 
-function integer(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a whole number');
-  return n;
-}

@@ -17,7 +17,7 @@ import { publish, type PublishMode, type PublishResult } from '../publish.js';
 import { restoreInputs, revertInputCommit, type InputCommitResult } from '../rollback.js';
 import { writeDist } from '../write-dist.js';
 import { globals, type GlobalOptions } from './globals.js';
-import { readIfExists } from '../read-if-exists.js';
+import { readIfExists } from '../files.js';
 
 /** Where the manifests go, shared by publish, plan, history, rollback and deploy. */
 interface RemoteOptions {

@@ -5,7 +5,8 @@ import { createSite, pickSites, promoteSites, terminateSites, upgradeSites, type
 import { loadFleet } from '../../sites/load.js';
 import { siteNames } from '../../sites/names.js';
 import { COLORS, imageOf, type Canary, type Color, type Fleet, type Site } from '../../sites/types.js';
-import { editInputs, listIds, plural, printEdit } from '../edit-files.js';
+import { editInputs, printEdit } from '../edit-files.js';
+import { listIds, plural } from '../words.js';
 import { RefusedError, UsageError } from '../errors.js';
 import { globals } from './globals.js';
 

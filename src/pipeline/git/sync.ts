@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import type { ManifestFile } from '../../charts/render.js';
+import { removeEmptyParents } from '../files.js';
 import { gitStep } from './run.js';
 
 /** One file of the manifests that differs between two states; paths are relative to `--path`. */
@@ -82,17 +83,6 @@ export function applyChanges(repoDir: string, prefix: string, changes: readonly 
     } else {
       unlinkSync(file);
       removeEmptyParents(dirname(file), root);
-    }
-  }
-}
-
-function removeEmptyParents(dir: string, stop: string): void {
-  for (let d = dir; d.length > stop.length && d.startsWith(stop); d = dirname(d)) {
-    try {
-      if (readdirSync(d).length > 0) return;
-      rmdirSync(d);
-    } catch {
-      return;
     }
   }
 }
