@@ -2,7 +2,7 @@
 // an admin user reachable over TCP, plus hooks to take it down for fault tests.
 import { execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -44,6 +44,9 @@ export async function startMariaDb(): Promise<MariaDb> {
   const datadir = join(dir, 'data');
   const socket = join(dir, 'sock');
   const errLog = join(dir, 'err.log');
+  // Our own tmpdir: with the shared /tmp, bootstrap has failed in CI removing its
+  // '#sql-temptable-*' files ("Could not remove temporary table ... error: 2").
+  const tmp = join(dir, 'tmp');
   // mariadbd refuses to run as root unless told to; as anyone else it runs as itself.
   const asUser = process.getuid?.() === 0 ? ['--user=root'] : [];
   const port = await freePort();
@@ -56,7 +59,7 @@ export async function startMariaDb(): Promise<MariaDb> {
 
   const launch = async () => {
     child = spawnServer(mariadbd, [
-      '--no-defaults', ...asUser, `--datadir=${datadir}`, `--socket=${socket}`, `--pid-file=${join(dir, 'pid')}`,
+      '--no-defaults', ...asUser, `--datadir=${datadir}`, `--tmpdir=${tmp}`, `--socket=${socket}`, `--pid-file=${join(dir, 'pid')}`,
       `--port=${port}`, '--bind-address=127.0.0.1', '--skip-name-resolve', `--log-error=${errLog}`,
       '--innodb-buffer-pool-size=32M', '--skip-log-bin', '--performance-schema=OFF',
     ]);
@@ -89,11 +92,19 @@ export async function startMariaDb(): Promise<MariaDb> {
     await rm(dir, { recursive: true, force: true });
   };
 
-  try {
-    await run(installDb, [
-      '--no-defaults', ...asUser, `--datadir=${datadir}`, '--auth-root-authentication-method=normal',
+  const installSystemTables = () =>
+    run(installDb, [
+      '--no-defaults', ...asUser, `--datadir=${datadir}`, `--tmpdir=${tmp}`, '--auth-root-authentication-method=normal',
       '--skip-test-db', '--skip-name-resolve',
     ], { timeout: 120_000 });
+
+  try {
+    await mkdir(tmp);
+    // One retry on a clean datadir: a failed bootstrap leaves half-made system tables behind.
+    await installSystemTables().catch(async () => {
+      await rm(datadir, { recursive: true, force: true });
+      await installSystemTables();
+    });
     await launch();
     // With --skip-name-resolve root@localhost matches only the socket, so TCP clients need their own admin.
     const sql =
