@@ -18,7 +18,8 @@ const GROUPS: readonly CommandGroup[] = [
   { commands: ['validate', 'synth'], load: () => import('./commands/synth.js') },
   { commands: ['site'], load: () => import('./commands/site.js') },
   { commands: ['canary'], load: () => import('./commands/canary.js') },
-  { commands: ['publish', 'plan', 'history', 'rollback', 'deploy'], load: () => import('./commands/publish.js') },
+  { commands: ['publish', 'plan', 'history'], load: () => import('./commands/publish.js') },
+  { commands: ['rollback', 'deploy'], load: () => import('./commands/rollback.js') },
   { commands: ['hook'], load: () => import('./commands/hook.js') },
   { commands: ['pipeline', 'ci'], load: () => import('./commands/pipeline.js') },
 ];

@@ -14,7 +14,6 @@ import { normaliseRemote, WorkDir } from '../git/workdir.js';
 import { formatHistory, history } from '../history.js';
 import { formatPlan, planOf, type PlanFormat } from '../plan.js';
 import { publish, type PublishMode, type PublishResult } from '../publish.js';
-import { restoreInputs, revertInputCommit, type InputCommitResult } from '../rollback.js';
 import { writeDist } from '../write-dist.js';
 import { globals, type GlobalOptions } from './globals.js';
 import { readIfExists } from '../files.js';
@@ -28,7 +27,7 @@ interface RemoteOptions {
   workDir: string;
 }
 
-interface PublishFlags extends RemoteOptions {
+export interface PublishFlags extends RemoteOptions {
   mode: PublishMode;
   githubUrl: string;
   githubRepo?: string;
@@ -36,8 +35,8 @@ interface PublishFlags extends RemoteOptions {
   json?: boolean;
 }
 
-const say = (line: string): void => void process.stdout.write(`${mask(line)}\n`);
-const note = (line: string): void => void process.stderr.write(`${mask(line)}\n`);
+export const say = (line: string): void => void process.stdout.write(`${mask(line)}\n`);
+export const note = (line: string): void => void process.stderr.write(`${mask(line)}\n`);
 
 function remoteOptions(cmd: Command, repoFlag = '--repo <url>'): Command {
   return cmd
@@ -48,7 +47,7 @@ function remoteOptions(cmd: Command, repoFlag = '--repo <url>'): Command {
     .addOption(new Option('--work-dir <dir>', 'where clones of the manifests repo are kept between runs').default('.aviary/manifests'));
 }
 
-function publishOptions(cmd: Command): Command {
+export function publishOptions(cmd: Command): Command {
   return remoteOptions(cmd)
     .addOption(new Option('--mode <mode>', 'push a commit, or open a pull request').choices(['push', 'pr']).default('push'))
     .addOption(new Option('--github-url <url>', 'GitHub API root (GitHub Enterprise: https://HOST/api/v3)').env('GITHUB_API_URL').default(DEFAULT_GITHUB_API))
@@ -90,36 +89,6 @@ export function register(program: Command): void {
       });
       say(opts.json ? JSON.stringify(deployments, null, 2) : formatHistory(deployments));
     });
-
-  publishOptions(
-    program
-      .command('rollback')
-      .argument('[input-commit]', 'the input commit to undo (default: the last commit that changed the inputs)')
-      .description('git revert an input commit in the config repo as a new commit, then publish'),
-  ).action(async (commit: string | undefined, opts: PublishFlags, cmd: Command) => {
-    requireRepo(opts.repo);
-    const g = globals(cmd);
-    const done = await revertInputCommit({ dir: process.cwd(), files: [g.sites, g.canary] }, commit);
-    report(await afterInputCommit(g, opts, done, 'Reverted'), opts);
-  });
-
-  publishOptions(
-    program
-      .command('deploy')
-      .argument('<input-commit>', 'the earlier input commit to deploy again')
-      .description('restore sites.yaml and canary.yaml from an earlier commit as a new commit, then publish'),
-  ).action(async (commit: string, opts: PublishFlags, cmd: Command) => {
-    requireRepo(opts.repo);
-    const g = globals(cmd);
-    const done = await restoreInputs({ dir: process.cwd(), files: [g.sites, g.canary] }, commit);
-    report(await afterInputCommit(g, opts, done, 'Restored the inputs of'), opts);
-  });
-}
-
-async function afterInputCommit(g: GlobalOptions, opts: PublishFlags, done: InputCommitResult, verb: string): Promise<PublishResult> {
-  if (done.commit) note(`${verb} ${done.target.slice(0, 12)} in the config repo: new commit ${done.commit.slice(0, 12)} "${done.subject}". Push it to the config repo's remote too.`);
-  else note(`Config repo unchanged (${done.subject}); publishing its current inputs.`);
-  return publishInputs(g, opts, done.commit);
 }
 
 function positive(value: string): number {
@@ -128,7 +97,7 @@ function positive(value: string): number {
   return n;
 }
 
-function requireRepo(repo: string | undefined): string {
+export function requireRepo(repo: string | undefined): string {
   if (!repo) throw new UsageError('no manifests repository: pass --repo URL|PATH or set AVIARY_MANIFESTS_REPO');
   return repo;
 }
@@ -145,7 +114,7 @@ async function resolveSource(given: string | undefined): Promise<string | undefi
 }
 
 /** validate → synth (into --out) → commit → push or pull request. */
-async function publishInputs(g: GlobalOptions, opts: PublishFlags, sourceRef: string | undefined): Promise<PublishResult> {
+export async function publishInputs(g: GlobalOptions, opts: PublishFlags, sourceRef: string | undefined): Promise<PublishResult> {
   const repo = requireRepo(opts.repo);
   const fleet = loadFleet(g.sites, g.canary);
   const source = await resolveSource(sourceRef);
@@ -172,7 +141,7 @@ async function publishInputs(g: GlobalOptions, opts: PublishFlags, sourceRef: st
   );
 }
 
-function report(result: PublishResult, opts: PublishFlags): void {
+export function report(result: PublishResult, opts: PublishFlags): void {
   if (opts.json) return say(JSON.stringify(result, null, 2));
   const target = normaliseRemote(requireRepo(opts.repo)).url;
   const retried = result.attempts > 1 ? ` after ${result.attempts} attempts` : '';

@@ -27,9 +27,9 @@ const TRANSIENT = /HTTP 5\d\d|returned error: 5\d\d|remote end hung up|early EOF
  * a concurrent push (or a transient server error) is a PushRaceError; any
  * other failure is final.
  */
-export async function pushHead(git: SimpleGit, branch: string, remote: string): Promise<void> {
+export async function pushHead(git: SimpleGit, branch: string, remote: string, remoteName = 'origin'): Promise<void> {
   try {
-    await git.raw(['push', 'origin', `HEAD:refs/heads/${branch}`]);
+    await git.raw(['push', remoteName, `HEAD:refs/heads/${branch}`]);
   } catch (error) {
     const message = maskedMessage(error);
     if (!isAuthFailure(message) && (isPushRace(message) || TRANSIENT.test(message))) throw new PushRaceError(message);
