@@ -14,6 +14,54 @@ import { basename, dirname, join } from 'node:path';
  * points to instead of replacing the link. The file keeps its permissions.
  */
 export function writeFileAtomic(path: string, content: string | Uint8Array): void {
+  writeFilesAtomic([{ path, content }]);
+}
+
+export interface FileWrite {
+  readonly path: string;
+  readonly content: string | Uint8Array;
+  /** What the file held before: put back if a later file of the same write cannot be replaced. */
+  readonly previous?: string | Uint8Array;
+}
+
+/**
+ * Replaces several files as one change, as far as a file system allows: every
+ * new file is written and flushed first, so a full disk or a permission error
+ * fails before any target changes; only then are they renamed into place. If
+ * a rename still fails, the files already replaced get their `previous`
+ * content back, so an edit of sites.yaml and canary.yaml lands whole or not
+ * at all (short of a crash between two renames).
+ */
+export function writeFilesAtomic(files: readonly FileWrite[]): void {
+  const staged: Staged[] = [];
+  try {
+    for (const file of files) staged.push(stage(file.path, file.content));
+  } catch (error) {
+    for (const s of staged) rmSync(s.temp, { force: true });
+    throw error;
+  }
+  let renamed = 0;
+  try {
+    for (const s of staged) {
+      renameSync(s.temp, s.target);
+      renamed++;
+    }
+  } catch (error) {
+    for (const s of staged.slice(renamed)) rmSync(s.temp, { force: true });
+    for (const file of files.slice(0, renamed)) {
+      if (file.previous !== undefined) writeFileAtomic(file.path, file.previous);
+    }
+    throw error;
+  }
+}
+
+interface Staged {
+  readonly temp: string;
+  readonly target: string;
+}
+
+/** The content in a flushed temporary file beside the target, with the target's permissions. */
+function stage(path: string, content: string | Uint8Array): Staged {
   const target = resolveLink(path);
   const mode = existingMode(target);
   const temp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
@@ -29,11 +77,11 @@ export function writeFileAtomic(path: string, content: string | Uint8Array): voi
     } finally {
       closeSync(fd);
     }
-    renameSync(temp, target);
   } catch (error) {
     rmSync(temp, { force: true });
     throw error;
   }
+  return { temp, target };
 }
 
 function resolveLink(path: string): string {

@@ -5,7 +5,7 @@ import { UneditableLayoutError } from '../sites/edit-text.js';
 import { parseFleet, readSource } from '../sites/load.js';
 import { InvalidInputError, type Problem } from '../sites/problems.js';
 import { Source } from '../sites/source.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFilesAtomic } from './atomic-file.js';
 import { RefusedError } from './errors.js';
 import type { InputPaths } from './synth.js';
 
@@ -56,7 +56,7 @@ export function editInputs<T extends { readonly texts: EditedTexts }>(
       throw new RefusedError(`${f.path} changed while aviary was editing it; nothing was written. Run the command again.`);
     }
   }
-  for (const f of files) writeFileAtomic(f.path, f.after);
+  writeFilesAtomic(files.map((f) => ({ path: f.path, content: f.after, previous: f.before })));
   return { outcome, changed: files.map((f) => f.path), diff: '', written: true };
 }
 

@@ -2,7 +2,7 @@ import { chmodSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { writeFileAtomic } from '../../src/pipeline/atomic-file.js';
+import { writeFileAtomic, writeFilesAtomic } from '../../src/pipeline/atomic-file.js';
 
 describe('writeFileAtomic', () => {
   let dir: string;
@@ -58,5 +58,49 @@ describe('writeFileAtomic', () => {
   test('a missing directory fails without creating anything', () => {
     expect(() => writeFileAtomic(join(dir, 'nope', 'sites.yaml'), 'x')).toThrow(/ENOENT/);
     expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('writeFilesAtomic', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'aviary-atomic-many-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('replaces every file', () => {
+    writeFileSync(join(dir, 'sites.yaml'), 'old sites\n');
+    writeFilesAtomic([
+      { path: join(dir, 'sites.yaml'), content: 'new sites\n', previous: 'old sites\n' },
+      { path: join(dir, 'canary.yaml'), content: 'new canary\n' },
+    ]);
+    expect(readFileSync(join(dir, 'sites.yaml'), 'utf8')).toBe('new sites\n');
+    expect(readFileSync(join(dir, 'canary.yaml'), 'utf8')).toBe('new canary\n');
+    expect(readdirSync(dir).sort()).toEqual(['canary.yaml', 'sites.yaml']);
+  });
+
+  test('when a later file cannot be replaced, the earlier ones get their previous content back', () => {
+    writeFileSync(join(dir, 'sites.yaml'), 'old sites\n');
+    mkdirSync(join(dir, 'canary.yaml')); // renaming a file over a directory fails
+    expect(() =>
+      writeFilesAtomic([
+        { path: join(dir, 'sites.yaml'), content: 'new sites\n', previous: 'old sites\n' },
+        { path: join(dir, 'canary.yaml'), content: 'new canary\n' },
+      ]),
+    ).toThrow(/EISDIR|ENOTEMPTY|EEXIST/);
+    expect(readFileSync(join(dir, 'sites.yaml'), 'utf8')).toBe('old sites\n');
+    expect(readdirSync(dir).sort()).toEqual(['canary.yaml', 'sites.yaml']);
+  });
+
+  test('a file that cannot be staged fails before any target changes', () => {
+    writeFileSync(join(dir, 'sites.yaml'), 'old sites\n');
+    expect(() =>
+      writeFilesAtomic([
+        { path: join(dir, 'sites.yaml'), content: 'new sites\n', previous: 'old sites\n' },
+        { path: join(dir, 'missing', 'canary.yaml'), content: 'new canary\n' },
+      ]),
+    ).toThrow(/ENOENT/);
+    expect(readFileSync(join(dir, 'sites.yaml'), 'utf8')).toBe('old sites\n');
+    expect(readdirSync(dir)).toEqual(['sites.yaml']);
   });
 });
