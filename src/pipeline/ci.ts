@@ -68,6 +68,7 @@ export const CI_SETTINGS: readonly SettingSpec[] = [
   { name: 'threshold', target: { flag: '--threshold' }, commands: PIPELINE, integer: true, help: 'how many sites may be torn down without confirm (default 1)' },
   { name: 'recovery_days', target: { flag: '--recovery-days' }, commands: PIPELINE, integer: true, help: 'Secrets Manager recovery window, 7 to 30 (default 7)' },
   { name: 'retries', target: { flag: '--retries' }, commands: PIPELINE, integer: true, help: 'retries of a failing AWS or MySQL call (default 4)' },
+  { name: 'concurrency', target: { flag: '--concurrency' }, commands: PIPELINE, integer: true, help: 'sites provisioned or torn down at once (default 8)' },
   { name: 'aws_region', target: { env: 'AWS_REGION' }, commands: PIPELINE, help: 'AWS region' },
   { name: 'aws_access_key_id', target: { env: 'AWS_ACCESS_KEY_ID' }, commands: PIPELINE, help: 'AWS access key (better: the runner role)' },
   { name: 'aws_secret_access_key', target: { env: 'AWS_SECRET_ACCESS_KEY' }, commands: PIPELINE, secret: true, help: 'AWS secret key' },

@@ -30,8 +30,25 @@ export class OutsideSystemError extends Error {
   }
 }
 
+/** Several sites failed in one hook run, each with its own error; the others finished. */
+export class SitesFailedError extends Error {
+  override name = 'SitesFailedError';
+  /** The highest exit status among the failures: any outside-system failure makes it 3. */
+  readonly exitCode: number;
+  constructor(
+    readonly failures: readonly { readonly id: string; readonly error: unknown }[],
+    total: number,
+  ) {
+    super(
+      `${failures.length} of ${total} sites failed (the others are done; running the same command again finishes these):\n` +
+        failures.map((f) => `  ${f.id}: ${f.error instanceof Error ? f.error.message : String(f.error)}`).join('\n'),
+    );
+    this.exitCode = Math.max(...failures.map((f) => exitCodeOf(f.error)));
+  }
+}
+
 export function exitCodeOf(error: unknown): number {
   if (error instanceof InvalidInputError) return 1;
-  if (error instanceof RefusedError || error instanceof UsageError || error instanceof OutsideSystemError) return error.exitCode;
+  if (error instanceof RefusedError || error instanceof UsageError || error instanceof OutsideSystemError || error instanceof SitesFailedError) return error.exitCode;
   return 1;
 }

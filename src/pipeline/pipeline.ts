@@ -8,12 +8,13 @@ import { normalisePrefix, readTree } from './git/sync.js';
 import { normaliseRemote, WorkDir } from './git/workdir.js';
 import { awsClients, type AwsClients } from './hook/aws.js';
 import { resolveHookConfig, type HookConfig, type HookFlags } from './hook/config.js';
-import { hookContext, type HookContext, type StepReport } from './hook/context.js';
-import { provisionSites } from './hook/provision.js';
+import { hookContext, withReports, type HookContext, type StepReport } from './hook/context.js';
+import { eachSite } from './hook/each-site.js';
+import { provisionSite } from './hook/provision.js';
 import { Redactor } from './hook/redact.js';
 import { ConcurrentHookError } from './hook/registry.js';
 import type { RetryPolicy } from './hook/retry.js';
-import { checkRecoveryDays, checkTeardownAllowed, teardownSites } from './hook/teardown.js';
+import { checkRecoveryDays, checkTeardownAllowed, teardownSite } from './hook/teardown.js';
 import { hookPlan, lastDeployedSource, sitesAt } from './hook/which-sites.js';
 import { silentProgress, type Progress, type StageProgress } from './progress.js';
 import { publish, type PublishMode, type PublishResult } from './publish.js';
@@ -55,6 +56,8 @@ export interface PipelineOptions {
     /** How many sites may be torn down without `confirm`. */
     readonly threshold: number;
     readonly confirm?: number;
+    /** Sites provisioned or torn down at once. @default DEFAULT_SITE_CONCURRENCY */
+    readonly concurrency?: number;
     readonly env?: NodeJS.ProcessEnv;
   };
   readonly progress?: Progress;
@@ -116,7 +119,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
         return [];
       }
       const ctx = hookContext({ config: config!, aws: clients(), redactor, retry: hook.retry });
-      await eachSite(s, changes.provision, (site) => provisionWithRerun(ctx, site));
+      await eachSite(changes.provision, (site) => provisionWithRerun(ctx, site), { concurrency: hook.concurrency, onSite: siteLine(s, changes.provision.length) });
       s.done(`${plural(changes.provision.length, 'site')} ready.`);
       return changes.provision.map((x) => x.id);
     });
@@ -163,7 +166,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       const ids = changes.teardown.filter((id) => !remaining.includes(id));
       if (remaining.length > 0) s.note(`still published on ${manifests.branch}, left alone: ${remaining.join(', ')}`);
       const ctx = hookContext({ config: config!, aws: clients(), redactor, retry: hook.retry });
-      await eachSite(s, ids, (id) => teardownSites(ctx, [id], hook.recoveryDays));
+      await eachSite(ids, (id) => withReports(ctx, (c) => teardownSite(c, id, hook.recoveryDays)), { concurrency: hook.concurrency, onSite: siteLine(s, ids.length) });
       s.done(ids.length ? `${plural(ids.length, 'site')} torn down.` : undefined);
       return {
         tornDown: ids,
@@ -206,14 +209,9 @@ export function inStage(name: Stage, error: unknown): unknown {
   return error;
 }
 
-/** One site at a time, one progress line per site with what its steps did. */
-async function eachSite<T extends Site | string>(s: StageProgress, items: readonly T[], run: (item: T) => Promise<StepReport[]>): Promise<void> {
-  let i = 0;
-  for (const item of items) {
-    const id = typeof item === 'string' ? item : item.id;
-    const reports = await run(item);
-    s.item(++i, items.length, `${id}: ${outcomes(reports)}`);
-  }
+/** One progress line per finished site, with what its steps did. */
+function siteLine(s: StageProgress, total: number) {
+  return (id: string, reports: readonly StepReport[], done: number) => s.item(done, total, `${id}: ${outcomes(reports)}`);
 }
 
 /** "8 steps: 7 created, 1 unchanged" */
@@ -234,7 +232,7 @@ function isConcurrentHook(error: unknown): boolean {
 async function provisionWithRerun(ctx: HookContext, site: Site): Promise<StepReport[]> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await provisionSites(ctx, [site]);
+      return await withReports(ctx, (c) => provisionSite(c, site));
     } catch (error) {
       if (attempt > SITE_RERUNS || !isConcurrentHook(error)) throw error;
       await new Promise((r) => setTimeout(r, 100 + Math.random() * 400 * attempt));

@@ -18,12 +18,13 @@ import {
   teardownSites,
 } from '../hook/teardown.js';
 import { declaredSites, hookPlan, lastDeployedSites, undeclaredIds } from '../hook/which-sites.js';
-import { globals, wholeNumber } from './globals.js';
+import { concurrencyOption, globals, wholeNumber } from './globals.js';
 
 interface CommonOptions extends HookFlags {
   readonly manifestsRepo?: string;
   readonly branch: string;
   readonly retries: number;
+  readonly concurrency: number;
   readonly json?: boolean;
 }
 
@@ -46,7 +47,7 @@ export function register(program: Command): void {
       const fleet = loadFleet(sitesPath, canaryPath);
       const sites = ids.length > 0 ? declaredSites(ids, fleet, sitesPath) : (await planFromLastDeploy(opts, sitesPath, canaryPath, fleet)).provision;
       if (sites.length === 0) return say(opts, { provisioned: [], steps: [] }, 'Nothing to provision.');
-      const steps = await run(opts, fleet, (ctx) => provisionSites(ctx, sites));
+      const steps = await run(opts, fleet, (ctx) => provisionSites(ctx, sites, { concurrency: opts.concurrency }));
       say(opts, { provisioned: sites.map((s) => s.id), steps }, summary('Provisioned', sites.map((s) => s.id), steps));
     });
 
@@ -79,7 +80,7 @@ export function register(program: Command): void {
       }
       checkTeardownAllowed(targets, opts.threshold, opts.confirm);
       if (targets.length === 0) return say(opts, { tornDown: [], steps: [] }, 'Nothing to tear down.');
-      const steps = await run(opts, fleet, (ctx) => teardownSites(ctx, targets, recoveryDays));
+      const steps = await run(opts, fleet, (ctx) => teardownSites(ctx, targets, recoveryDays, { concurrency: opts.concurrency }));
       say(opts, { tornDown: targets, recoveryDays, steps }, summary('Tore down', targets, steps));
     });
 
@@ -115,6 +116,7 @@ function withCommon(cmd: Command): Command {
     .addOption(new Option('--manifests-repo <url|path>', 'manifests repository, to find the last deploy when no ids are given').env('AVIARY_MANIFESTS_REPO'))
     .addOption(new Option('--branch <name>', 'branch of the manifests repository').env('AVIARY_MANIFESTS_BRANCH').default('main'))
     .addOption(retriesOption())
+    .addOption(concurrencyOption())
     .option('--json', 'machine-readable output');
 }
 

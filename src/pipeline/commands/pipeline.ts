@@ -10,7 +10,7 @@ import { runPipeline, type PipelineResult } from '../pipeline.js';
 import { formatPlan } from '../plan.js';
 import { createProgress } from '../progress.js';
 import type { PublishMode } from '../publish.js';
-import { globals, wholeNumber } from './globals.js';
+import { concurrencyOption, globals, wholeNumber } from './globals.js';
 
 /** The flags of `aviary pipeline`: publish's and hook's, under the same names and variables. */
 export interface PipelineFlags {
@@ -30,6 +30,7 @@ export interface PipelineFlags {
   readonly mysqlUrl?: string;
   readonly dbHost?: string;
   readonly retries: number;
+  readonly concurrency: number;
   readonly recoveryDays: number;
   readonly confirm?: number;
   readonly threshold: number;
@@ -56,6 +57,7 @@ export function register(program: Command): void {
     .option('--mysql-url <url>', 'MySQL admin connection mysql://user:password@host:port [env AVIARY_MYSQL_URL; password may come from AVIARY_MYSQL_SECRET]')
     .option('--db-host <host[:port]>', "what the sites' pods connect to, when not the admin URL's host [env AVIARY_DB_HOST]")
     .addOption(new Option('--retries <n>', 'retries of a failing AWS or MySQL call, with backoff').argParser(wholeNumber).env('AVIARY_RETRIES').default(DEFAULT_RETRY.retries))
+    .addOption(concurrencyOption())
     .addOption(new Option('--recovery-days <days>', 'Secrets Manager recovery window of torn-down sites, 7 to 30').argParser(wholeNumber).default(DEFAULT_RECOVERY_DAYS))
     .addOption(new Option('--confirm <count>', 'the exact number of removed sites, required to tear down more than the threshold').argParser(wholeNumber))
     .addOption(
@@ -86,6 +88,7 @@ export function register(program: Command): void {
         hook: {
           flags: opts,
           retry: { ...DEFAULT_RETRY, retries: opts.retries },
+          concurrency: opts.concurrency,
           recoveryDays: opts.recoveryDays,
           threshold: opts.threshold,
           confirm: opts.confirm,

@@ -70,3 +70,10 @@ export async function step<T extends Outcome | { outcome: Outcome }>(
   await ctx.onStep({ site, system, step: what, outcome: typeof result === 'string' ? result : result.outcome });
   return result;
 }
+
+/** Runs `work` with a context that also collects the reports of its steps. */
+export async function withReports(ctx: HookContext, work: (ctx: HookContext) => Promise<void>): Promise<StepReport[]> {
+  const reports: StepReport[] = [];
+  await work({ ...ctx, onStep: (r) => (reports.push(r), ctx.onStep(r)) });
+  return reports;
+}

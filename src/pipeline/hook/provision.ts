@@ -1,5 +1,6 @@
 import type { Site } from '../../sites/types.js';
-import { namesFor, step, type HookContext, type StepReport } from './context.js';
+import { namesFor, step, withReports, type HookContext, type StepReport } from './context.js';
+import { eachSite, type EachSiteOptions } from './each-site.js';
 
 /** The WordPress administrator every site is installed with; its password is generated per site. */
 export const ADMIN_USERNAME = 'aviary-admin';
@@ -36,11 +37,7 @@ export async function provisionSite(ctx: HookContext, site: Site): Promise<void>
   await step(ctx, id, 'AWS DynamoDB', 'registry status ready', () => ctx.registry.markReady(id));
 }
 
-/** Provisions sites one after another and stops at the first failure (its error names the site and step). */
-export async function provisionSites(ctx: HookContext, sites: readonly Site[]): Promise<StepReport[]> {
-  const reports: StepReport[] = [];
-  const inner = ctx.onStep;
-  const recording: HookContext = { ...ctx, onStep: (r) => (reports.push(r), inner(r)) };
-  for (const site of sites) await provisionSite(recording, site);
-  return reports;
+/** Provisions sites side by side (see eachSite); a failing site does not stop the others. */
+export function provisionSites(ctx: HookContext, sites: readonly Site[], options?: EachSiteOptions): Promise<StepReport[]> {
+  return eachSite(sites, (site) => withReports(ctx, (c) => provisionSite(c, site)), options);
 }

@@ -1,5 +1,6 @@
 import { RefusedError, UsageError } from '../errors.js';
-import { namesFor, step, type HookContext, type StepReport } from './context.js';
+import { namesFor, step, withReports, type HookContext, type StepReport } from './context.js';
+import { eachSite, type EachSiteOptions } from './each-site.js';
 import type { SiteNames } from '../../sites/names.js';
 
 /** How many sites one teardown may remove without `--confirm`. */
@@ -67,10 +68,7 @@ export async function teardownSite(ctx: HookContext, id: string, recoveryDays: n
   await step(ctx, id, 'AWS DynamoDB', 'registry status terminated', () => ctx.registry.markTerminated(id));
 }
 
-export async function teardownSites(ctx: HookContext, ids: readonly string[], recoveryDays: number): Promise<StepReport[]> {
-  const reports: StepReport[] = [];
-  const inner = ctx.onStep;
-  const recording: HookContext = { ...ctx, onStep: (r) => (reports.push(r), inner(r)) };
-  for (const id of ids) await teardownSite(recording, id, recoveryDays);
-  return reports;
+/** Tears sites down side by side (see eachSite); a failing site does not stop the others. */
+export function teardownSites(ctx: HookContext, ids: readonly string[], recoveryDays: number, options?: EachSiteOptions): Promise<StepReport[]> {
+  return eachSite(ids, (id) => withReports(ctx, (c) => teardownSite(c, id, recoveryDays)), options);
 }

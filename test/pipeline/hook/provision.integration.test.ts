@@ -143,4 +143,24 @@ describe('hook provision', () => {
     const c = await tenant(`wp_${id.replaceAll('-', '_')}`, password!);
     await c.end();
   });
+
+  it('provisions many sites side by side, each with its own working database user', async () => {
+    const ids = Array.from({ length: 12 }, (_, i) => uniq(`many${i}-`));
+    const done: string[] = [];
+    const reports = await provisionSites(testHook({ aws, ...store }).ctx, ids.map((id) => site(id)), {
+      concurrency: 4,
+      onSite: (id) => done.push(id),
+    });
+    expect(done.sort()).toEqual([...ids].sort());
+    expect([...new Set(reports.map((r) => r.site))]).toEqual(ids);
+    for (const id of ids) {
+      const item = (await aws.dynamodb.send(new GetItemCommand({ TableName: store.table, Key: { id: { S: id } } }))).Item!;
+      expect(item.status?.S).toBe('ready');
+      const secret = await secretJson(`aviary/sites/${id}/db`);
+      const c = await tenant(secret.username!, secret.password!);
+      const [dbs] = await c.query<mysql.RowDataPacket[]>('SHOW DATABASES');
+      expect(dbs.map((r) => r.Database)).toContain(secret.database);
+      await c.end();
+    }
+  });
 });
