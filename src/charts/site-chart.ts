@@ -28,7 +28,7 @@ export class SiteChart extends Chart {
     new ApiObject(this, 'credentials', externalSecret(names, settings));
     new k8s.KubeIngress(this, 'ingress', ingress(site, names, canary));
 
-    const url = `https://${site.canonicalHostname}`;
+    const url = `${settings.ingress.scheme}://${site.canonicalHostname}`;
     // Kubernetes expands `$(VAR)` in args and reduces `$$` to `$`: doubling every `$` passes the title through as written.
     const title = site.name.replace(/\$/g, () => '$$');
     const common = { 'aviary.io/color': site.service, 'aviary.io/hostnames': site.hostnames.join(',') };

@@ -97,6 +97,9 @@ export const canaryFileSchema = z.strictObject({
       className: label('an IngressClass name').default('nginx'),
       annotations: z.record(z.string(), z.string({ error: 'annotation values must be strings\nhint: quote numbers and booleans' })).default({}),
       tlsClusterIssuer: label('a ClusterIssuer name').optional(),
+      scheme: z
+        .enum(['https', 'http'], { error: 'is not a URL scheme\nhint: https (the default, also when TLS ends at a load balancer) or http' })
+        .default('https'),
     })
     .prefault({}),
   resources: z

@@ -53,6 +53,12 @@ export interface FleetSettings {
     readonly annotations: Readonly<Record<string, string>>;
     /** cert-manager ClusterIssuer; when set, each site gets TLS in Secret `<id>-tls`. @default none */
     readonly tlsClusterIssuer?: string;
+    /**
+     * The scheme of the URL WordPress is installed with (its site URL). Keep
+     * `https` when TLS ends in front of the ingress (a cloud load balancer),
+     * not only with `tlsClusterIssuer`. @default 'https'
+     */
+    readonly scheme: 'https' | 'http';
   };
   /** A site is previewed at `<id>.<previewDomain>` on its `service` color. @default none (no preview host) */
   readonly previewDomain?: string;

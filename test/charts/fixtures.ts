@@ -61,6 +61,7 @@ export const ALL_SETTINGS: Record<string, unknown> = {
     className: 'haproxy',
     annotations: { 'nginx.ingress.kubernetes.io/proxy-body-size': '64m', 'example.com/owner': 'web-team' },
     tlsClusterIssuer: 'letsencrypt-prod',
+    scheme: 'http',
   },
   resources: {
     web: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '2Gi' } },

@@ -237,6 +237,11 @@ describe('site chart: WP-CLI Jobs', () => {
     expect(containerOf(jobs.flush).args).toEqual(['cache', 'flush', '--url=https://www.harborcafe.example.com']);
   });
 
+  it('installs with ingress.scheme: http when the fleet serves plain HTTP', () => {
+    const jobs = jobsOf(fullFleet(), 'shop');
+    for (const job of [jobs.install, jobs.theme, jobs.flush]) expect(containerOf(job).args).toContain('--url=http://www.shop.example.com');
+  });
+
   it('uses the first hostname as URL when canonicalHostname is left out', () => {
     const fleet = buildFleet([siteEntry('nocanon', { hostnames: ['b.example.com', 'a.example.com'] })]);
     expect(containerOf(jobsOf(fleet, 'nocanon').flush).args).toEqual(['cache', 'flush', '--url=https://b.example.com']);

@@ -241,6 +241,11 @@ const CASES: Case[] = [
     expected: [{ file: 'canary.yaml', line: 7, column: 15, path: 'secrets.apiVersion', message: /"external-secrets.io\/v2" is not an External Secrets API version/, hint: /v1beta1/ }],
   },
   {
+    name: 'a URL scheme other than https or http',
+    canary: `${CANARY}ingress:\n  scheme: ftp\n`,
+    expected: [{ file: 'canary.yaml', line: 7, column: 11, path: 'ingress.scheme', message: /"ftp" is not a URL scheme/, hint: /load balancer/ }],
+  },
+  {
     name: 'secrets prefix with a trailing slash',
     canary: `${CANARY}secrets:\n  prefix: aviary/sites/\n`,
     expected: [{ file: 'canary.yaml', line: 7, column: 11, path: 'secrets.prefix', message: /not a Secrets Manager name prefix/ }],
