@@ -1,12 +1,12 @@
 import { simpleGit, type SimpleGit } from 'simple-git';
-import { failOnExitCode } from './run.js';
+import { failOnExitCode, SSH_PASSTHROUGH } from './run.js';
 
 /**
  * The config repository (the cwd): where sites.yaml and canary.yaml are
  * versioned. Read only here; rollback.ts writes to it.
  */
 export function configRepo(dir: string): SimpleGit {
-  return simpleGit({ baseDir: dir, config: ['commit.gpgsign=false', 'core.autocrlf=false'], errors: failOnExitCode });
+  return simpleGit({ baseDir: dir, config: ['commit.gpgsign=false', 'core.autocrlf=false'], ...SSH_PASSTHROUGH, errors: failOnExitCode });
 }
 
 /** HEAD of the config repo, or undefined when `dir` is not in a git repository. */

@@ -10,6 +10,17 @@ export const COMMITTER = { name: 'Aviary', email: 'aviary@users.noreply.invalid'
 const GUARDED_ENV = /^(git.*|editor|visual|pager|prefix|ssh_askpass)$/i;
 
 /**
+ * How the operator tells git to reach an SSH remote (a deploy key:
+ * `GIT_SSH_COMMAND='ssh -i key'`). They come from the CI's own settings, so
+ * they pass simple-git's guard; without them SSH remotes would not work.
+ */
+export const SSH_ENV = ['GIT_SSH_COMMAND', 'GIT_SSH', 'GIT_SSH_VARIANT'] as const;
+const passed = new Set<string>(SSH_ENV);
+
+/** simple-git options that let SSH_ENV through its two guards (ambient variables, then unsafe ones). */
+export const SSH_PASSTHROUGH = { allowEnvironment: [...SSH_ENV], unsafe: { allowUnsafeSshCommand: true } };
+
+/**
  * A git client for `dir`: credentials go in as per-command `-c` settings
  * (never into `.git/config`), prompts are off so a bad password fails at
  * once, and user-level settings that would change what a commit is (signing,
@@ -17,7 +28,7 @@ const GUARDED_ENV = /^(git.*|editor|visual|pager|prefix|ssh_askpass)$/i;
  */
 export function gitIn(dir: string, credentials?: GitCredentials): SimpleGit {
   const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0' };
-  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !GUARDED_ENV.test(key)) env[key] = value;
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && (!GUARDED_ENV.test(key) || passed.has(key))) env[key] = value;
   return simpleGit({
     baseDir: dir,
     config: [
@@ -28,7 +39,8 @@ export function gitIn(dir: string, credentials?: GitCredentials): SimpleGit {
       'core.autocrlf=false',
       'advice.detachedHead=false',
     ],
-    allowEnvironment: ['GIT_TERMINAL_PROMPT'],
+    allowEnvironment: ['GIT_TERMINAL_PROMPT', ...SSH_ENV],
+    unsafe: SSH_PASSTHROUGH.unsafe,
     maxConcurrentProcesses: 4,
     errors: failOnExitCode,
   }).env(env);
