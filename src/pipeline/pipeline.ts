@@ -1,11 +1,12 @@
+import { join, resolve } from 'node:path';
 import { loadFleet } from '../sites/load.js';
 import { InvalidInputError } from '../sites/problems.js';
 import type { Fleet, Site } from '../sites/types.js';
 import { UsageError } from './errors.js';
 import type { GitCredentials } from './git/credentials.js';
 import { authorOf, inputCommit } from './git/inputs.js';
-import { normalisePrefix, readTree } from './git/sync.js';
-import { normaliseRemote, WorkDir } from './git/workdir.js';
+import { normalisePrefix } from './git/sync.js';
+import { normaliseRemote, WorkDir, workDirFor } from './git/workdir.js';
 import { awsClients, type AwsClients } from './hook/aws.js';
 import { resolveHookConfig, type HookConfig, type HookFlags } from './hook/config.js';
 import { hookContext, withReports, type HookContext, type StepReport } from './hook/context.js';
@@ -20,6 +21,7 @@ import { silentProgress, type Progress, type StageProgress } from './progress.js
 import { publish, type PublishMode, type PublishResult } from './publish.js';
 import { synth } from './synth.js';
 import { plural } from './words.js';
+import { readIfExists } from './files.js';
 
 /**
  * `aviary pipeline`: the whole CI step after a change to the inputs lands.
@@ -125,9 +127,11 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     });
 
     const files = await stage(progress, 'synth', undefined, async (s) => {
-      const result = synth(inputs, inputs.out);
+      // Site files unchanged since the last publish are taken from the kept clone of the manifests repo, not rendered again.
+      const kept = join(workDirFor(resolve(manifests.workRoot), normaliseRemote(manifests.repo).url), normalisePrefix(manifests.path));
+      const result = synth(inputs, inputs.out, { alsoReuse: (path) => readIfExists(join(kept, path)), keepFiles: true });
       s.done(`${result.files} files in ${inputs.out}/.`);
-      return readTree(inputs.out);
+      return result.rendered!;
     });
 
     const published = await stage(progress, 'publish', `${manifests.mode === 'pr' ? 'pull request' : 'push'} to ${manifests.branch}`, async (s) => {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { eachManifestFile } from '../charts/render.js';
+import { eachManifestFile, type ManifestFile } from '../charts/render.js';
 import { RENDER_SALT } from './version.js';
 import { loadFleet } from '../sites/load.js';
 import type { Fleet } from '../sites/types.js';
@@ -16,6 +16,8 @@ export interface InputPaths {
 export interface SynthResult {
   readonly fleet: Fleet;
   readonly files: number;
+  /** The files written, when `keepFiles` asked for them. */
+  readonly rendered?: readonly ManifestFile[];
 }
 
 export interface SynthOptions {
@@ -25,14 +27,34 @@ export interface SynthOptions {
    * @default true
    */
   readonly reuse?: boolean;
+  /**
+   * Another output to reuse site files from where `out` has none: the kept
+   * clone of the manifests repo, in CI where `dist/` starts empty.
+   * @default none
+   */
+  readonly alsoReuse?: (path: string) => string | undefined;
+  /** Also return the files written, so a caller does not read them back. @default false */
+  readonly keepFiles?: boolean;
 }
 
 /** Validates the inputs and replaces `out` with their manifests; invalid inputs write nothing. */
 export function synth(inputs: InputPaths, out: string, options: SynthOptions = {}): SynthResult {
   const fleet = loadFleet(inputs.sites, inputs.canary);
   const current = lastReadMemo((path) => readIfExists(join(out, path)));
-  const files = eachManifestFile(fleet, { previous: options.reuse === false ? undefined : current, salt: RENDER_SALT });
-  return { fleet, files: writeDist(out, files, { current }) };
+  const also = options.alsoReuse;
+  const previous = options.reuse === false ? undefined : also ? (path: string) => current(path) ?? also(path) : current;
+  const files = eachManifestFile(fleet, { previous, salt: RENDER_SALT });
+  if (!options.keepFiles) return { fleet, files: writeDist(out, files, { current }) };
+  const rendered: ManifestFile[] = [];
+  const count = writeDist(out, keeping(files, rendered), { current });
+  return { fleet, files: count, rendered };
+}
+
+function* keeping(files: Iterable<ManifestFile>, into: ManifestFile[]): Generator<ManifestFile> {
+  for (const file of files) {
+    into.push(file);
+    yield file;
+  }
 }
 
 /**

@@ -2,9 +2,10 @@
 // MariaDB: it stops at the first failing stage, names it, exits with the
 // status of the underlying failure, and a re-run after a failure in any stage
 // converges. Settings come from flags and from the environment.
-import { chmodSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { workDirFor } from '../../src/pipeline/git/workdir.js';
 import type { AwsClients } from '../../src/pipeline/hook/aws.js';
 import { startGitHubServer, type GitHubServer } from '../support/github-server.js';
 import { awsSide, ConfigForge, git, hasSiteFiles, registryStatus, sitesYaml, tempDir, type SiteSpec } from '../e2e/support.js';
@@ -53,6 +54,21 @@ describe('aviary pipeline', () => {
     expect(r.stdout).not.toContain('==> provision');
     expect(await registryStatus(aws, store.table, id)).toBeUndefined();
     expect(git(w.bare, 'branch', '--list')).toBe('');
+  });
+
+  it('synth takes unchanged site files from the kept clone of the manifests repo instead of rendering them again', async () => {
+    const [a, b] = [uniq('a-'), uniq('b-')];
+    const w = world([{ id: a }, { id: b }]);
+    ok(await w.pipeline());
+    // A body no render would produce, under a's real header: only reuse can carry it into dist/.
+    const kept = join(workDirFor(resolve(w.forge.dev, '.aviary/manifests'), w.bare), `sites/${a}/${a}.yaml`);
+    const marked = `${readFileSync(kept, 'utf8').split('\n', 1)[0]}\nkind: Marker\n`;
+    writeFileSync(kept, marked);
+    rmSync(join(w.forge.dev, 'dist'), { recursive: true, force: true });
+    w.commit([{ id: a }, { id: b, service: 'green' }]);
+    ok(await w.pipeline());
+    expect(readFileSync(join(w.forge.dev, `dist/sites/${a}/${a}.yaml`), 'utf8')).toBe(marked);
+    expect(readFileSync(join(w.forge.dev, `dist/sites/${b}/${b}.yaml`), 'utf8')).toContain('aviary.io/color: green');
   });
 
   it('an unreachable manifests repo stops it at changes with exit 3, before anything changed', async () => {
