@@ -94,9 +94,24 @@ export async function publish(source: ManifestSource, options: PublishOptions): 
   const policy = { ...DEFAULT_RETRY, ...options.retry };
   const log = options.log ?? (() => undefined);
   let rendered: readonly ManifestFile[] | undefined;
+  /** Files the render reused as it read them from the work tree, and the head the tree was at. */
+  const reused = new Map<string, string>();
+  let readAt: string | undefined;
   /** Rendered once, on the first remote head seen; retries reuse the same bytes. */
-  const filesOf = (): readonly ManifestFile[] =>
-    (rendered ??= typeof source === 'function' ? source((path) => readIfExists(join(work.dir, prefix, path))) : source);
+  const filesOf = (head: string | undefined): readonly ManifestFile[] => {
+    if (rendered) return rendered;
+    if (typeof source !== 'function') return (rendered = source);
+    readAt = head;
+    rendered = source((path) => {
+      const content = readIfExists(join(work.dir, prefix, path));
+      if (content !== undefined) reused.set(path, content);
+      return content;
+    });
+    for (const file of rendered) if (reused.get(file.path) !== file.content) reused.delete(file.path);
+    return rendered;
+  };
+  /** A reused file is the tracked file itself while the tree is still at that head: no need to hash it. */
+  const asRead = (head: string | undefined) => (path: string) => (head === readAt ? reused.get(path) : undefined);
   if ((options.mode ?? 'push') === 'pr') return publishPullRequest(work, filesOf, { ...options, branch, prefix, policy, log });
 
   let own: OwnChange[] = [];
@@ -111,7 +126,7 @@ export async function publish(source: ManifestSource, options: PublishOptions): 
       const tracked = await trackedFiles(work.git, prefix);
       let changes: FileChange[];
       if (n === 1 || (await winnerIsOlder(work, head, options))) {
-        changes = changesToward(work.dir, prefix, tracked, filesOf());
+        changes = changesToward(work.dir, prefix, tracked, filesOf(head), asRead(head));
         own = changes.map((c) => ({ ...c, beforeId: tracked.get(c.path), afterId: c.after === undefined ? undefined : blobId(c.after) }));
       } else if (await winnerIsNewer(work, head, options)) {
         return { status: 'superseded', plan: planOf([]), branch, attempts: n };
@@ -121,7 +136,7 @@ export async function publish(source: ManifestSource, options: PublishOptions): 
       plan = planOf(changes);
       if (changes.length === 0) return { status: 'unchanged', plan, branch, attempts: n };
       applyChanges(work.dir, prefix, changes);
-      const commit = await commitAll(work.git, prefix, commitMessage(plan, options.source), options.author);
+      const commit = await commitAll(work.git, prefix, commitMessage(plan, options.source), options.author, changes.map((c) => c.path));
       await pushHead(work.git, branch, remote.url);
       return { status: 'pushed', plan, commit, branch, attempts: n };
     },
@@ -190,7 +205,7 @@ interface PrContext extends PublishOptions {
  * request. An existing branch is built upon rather than replaced, so the
  * push is a fast-forward and nothing is ever forced.
  */
-async function publishPullRequest(work: WorkDir, filesOf: () => readonly ManifestFile[], options: PrContext): Promise<PublishResult> {
+async function publishPullRequest(work: WorkDir, filesOf: (head: string | undefined) => readonly ManifestFile[], options: PrContext): Promise<PublishResult> {
   const { branch, prefix, policy } = options;
   const github = options.github ?? {};
   const token = github.token ?? options.credentials?.token;
@@ -207,7 +222,7 @@ async function publishPullRequest(work: WorkDir, filesOf: () => readonly Manifes
       attempts = n;
       const base = await work.fetch(branch);
       await work.resetTo(base);
-      const files = filesOf();
+      const files = filesOf(base);
       prBranch = pullRequestBranch(options.source, files);
       const againstBase = changesToward(work.dir, prefix, await trackedFiles(work.git, prefix), files);
       plan = planOf(againstBase);
@@ -217,7 +232,7 @@ async function publishPullRequest(work: WorkDir, filesOf: () => readonly Manifes
       const changes = existing ? changesToward(work.dir, prefix, await trackedFiles(work.git, prefix), files) : againstBase;
       if (changes.length === 0) return existing;
       applyChanges(work.dir, prefix, changes);
-      const commit = await commitAll(work.git, prefix, commitMessage(planOf(changes), options.source), options.author);
+      const commit = await commitAll(work.git, prefix, commitMessage(planOf(changes), options.source), options.author, changes.map((c) => c.path));
       await pushHead(work.git, prBranch, work.remote.url);
       return commit;
     },

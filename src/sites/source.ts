@@ -33,9 +33,11 @@ export class Source {
     return this.doc.errors.length === 0 && (this.doc.contents === null || (isScalar(this.doc.contents) && this.doc.contents.value === null));
   }
 
-  /** The plain data of the document. */
+  private js: { value: unknown } | undefined;
+
+  /** The plain data of the document, converted once: callers only read it. */
   toJS(): unknown {
-    return this.doc.toJS({ maxAliasCount: 100 });
+    return (this.js ??= { value: this.doc.toJS({ maxAliasCount: 100 }) }).value;
   }
 
   /** A problem at the node the path names, or at its nearest existing ancestor. */

@@ -56,7 +56,14 @@ export async function trackedFiles(git: SimpleGit, prefix: string): Promise<Map<
  * changed and removed files, with the old bytes of those that existed (read
  * from the work tree, which matches the index after a reset).
  */
-export function changesToward(repoDir: string, prefix: string, tracked: ReadonlyMap<string, string>, files: readonly ManifestFile[]): FileChange[] {
+export function changesToward(
+  repoDir: string,
+  prefix: string,
+  tracked: ReadonlyMap<string, string>,
+  files: readonly ManifestFile[],
+  /** Content known to be the work tree's own (a site file reused as read): equal without hashing it. */
+  fromWorkTree?: (path: string) => string | undefined,
+): FileChange[] {
   const root = join(repoDir, prefix);
   const changes: FileChange[] = [];
   const wanted = new Set<string>();
@@ -64,6 +71,7 @@ export function changesToward(repoDir: string, prefix: string, tracked: Readonly
     wanted.add(file.path);
     const id = tracked.get(file.path);
     if (id === undefined) changes.push({ path: file.path, after: file.content });
+    else if (fromWorkTree?.(file.path) === file.content) continue;
     else if (id !== blobId(file.content)) changes.push({ path: file.path, before: readFileSync(join(root, file.path), 'utf8'), after: file.content });
   }
   for (const path of tracked.keys()) {
