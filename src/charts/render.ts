@@ -11,6 +11,13 @@ import { toYaml } from './to-yaml.js';
 export interface ManifestFile {
   readonly path: string;
   readonly content: string;
+  /**
+   * The objects `content` was written from, when they were rendered in this
+   * process (not reused from a previous output): a plan reads them instead of
+   * parsing the YAML back, which is what a first publish of a fleet spends
+   * its time on.
+   */
+  readonly objects?: readonly unknown[];
 }
 
 /**
@@ -70,7 +77,8 @@ function sharedHeader(salt: string): string {
 
 export function renderSite(site: Site, canary: Canary, header = siteHeader(site, canary)): ManifestFile {
   const chart = new SiteChart(new App(), site, canary);
-  return { path: sitePath(site), content: header + toYaml(manifestsOf(chart)) };
+  const objects = manifestsOf(chart);
+  return { path: sitePath(site), content: header + toYaml(objects), objects };
 }
 
 /** JSON with sorted keys: reordering keys in the YAML must not change a hash. */
@@ -110,7 +118,7 @@ export function renderShared(canary: Canary, header = sharedHeader('')): Manifes
 function perTopLevelConstruct(chart: Chart, header: string): ManifestFile[] {
   return chart.node.children.flatMap((child) => {
     const objects = manifestsOf(child);
-    return objects.length ? [{ path: `${chart.node.id}/${child.node.id}.yaml`, content: header + toYaml(objects) }] : [];
+    return objects.length ? [{ path: `${chart.node.id}/${child.node.id}.yaml`, content: header + toYaml(objects), objects }] : [];
   });
 }
 

@@ -97,6 +97,7 @@ function objectsOf(files: readonly FileChange[], side: 'before' | 'after'): K8sO
   return files.flatMap((f) => {
     const text = f[side];
     if (text === undefined) return [];
+    if (side === 'after' && f.afterObjects) return f.afterObjects as K8sObject[];
     return parseAllDocuments(text).flatMap((doc) => ('toJS' in doc ? [doc.toJS() as K8sObject] : [])).filter((o) => o && typeof o === 'object');
   });
 }

@@ -29,6 +29,13 @@ describe('planOf', () => {
     expect(plan.teardown).toEqual(['delta']);
   });
 
+  it('reads the rendered objects where it has them, with the same result as parsing the files back', () => {
+    expect(after.every((f) => f.objects !== undefined)).toBe(true);
+    const parsed = planOf(diffFiles(before, after.map(({ path, content }) => ({ path, content }))));
+    expect(plan).toEqual(parsed);
+    expect(plan.sites.length).toBeGreaterThan(0);
+  });
+
   it('shows the services: the new image of a color, objects changed', () => {
     expect(plan.services.images).toEqual([{ color: 'green', from: expect.stringContaining('216c0204'), to: expect.stringContaining(NEW_GREEN) }]);
     expect(plan.services.objects).toContainEqual({ kind: 'Deployment', name: 'green-deployment', change: 'changed' });

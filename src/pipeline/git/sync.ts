@@ -13,6 +13,8 @@ export interface FileChange {
   readonly before?: string;
   /** Absent for a removed file. */
   readonly after?: string;
+  /** The objects `after` was written from, when known (see ManifestFile.objects). */
+  readonly afterObjects?: readonly unknown[];
 }
 
 /** git's object id for a file with these bytes, so unchanged files are recognised without reading them. */
@@ -70,9 +72,11 @@ export function changesToward(
   for (const file of files) {
     wanted.add(file.path);
     const id = tracked.get(file.path);
-    if (id === undefined) changes.push({ path: file.path, after: file.content });
+    if (id === undefined) changes.push({ path: file.path, after: file.content, afterObjects: file.objects });
     else if (fromWorkTree?.(file.path) === file.content) continue;
-    else if (id !== blobId(file.content)) changes.push({ path: file.path, before: readFileSync(join(root, file.path), 'utf8'), after: file.content });
+    else if (id !== blobId(file.content)) {
+      changes.push({ path: file.path, before: readFileSync(join(root, file.path), 'utf8'), after: file.content, afterObjects: file.objects });
+    }
   }
   for (const path of tracked.keys()) {
     if (!wanted.has(path)) changes.push({ path, before: readFileSync(join(root, path), 'utf8') });
@@ -116,7 +120,7 @@ export function diffFiles(before: readonly ManifestFile[], after: readonly Manif
   const changes: FileChange[] = [];
   for (const file of after) {
     const was = old.get(file.path);
-    if (was !== file.content) changes.push({ path: file.path, before: was, after: file.content });
+    if (was !== file.content) changes.push({ path: file.path, before: was, after: file.content, afterObjects: file.objects });
     old.delete(file.path);
   }
   for (const [path, content] of old) changes.push({ path, before: content });
