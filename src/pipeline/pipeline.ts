@@ -1,4 +1,4 @@
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { loadFleet } from '../sites/load.js';
 import { InvalidInputError } from '../sites/problems.js';
 import type { Fleet, Site } from '../sites/types.js';
@@ -6,7 +6,7 @@ import { UsageError } from './errors.js';
 import type { GitCredentials } from './git/credentials.js';
 import { authorOf, inputCommit } from './git/inputs.js';
 import { normalisePrefix } from './git/sync.js';
-import { normaliseRemote, WorkDir, workDirFor } from './git/workdir.js';
+import { normaliseRemote, WorkDir } from './git/workdir.js';
 import { awsClients, type AwsClients } from './hook/aws.js';
 import { resolveHookConfig, type HookConfig, type HookFlags } from './hook/config.js';
 import { hookContext, withReports, type HookContext, type StepReport } from './hook/context.js';
@@ -127,8 +127,11 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     });
 
     const files = await stage(progress, 'synth', undefined, async (s) => {
-      // Site files unchanged since the last publish are taken from the kept clone of the manifests repo, not rendered again.
-      const kept = join(workDirFor(resolve(manifests.workRoot), normaliseRemote(manifests.repo).url), normalisePrefix(manifests.path));
+      // Site files unchanged since the last publish are taken from the manifests branch, not rendered again:
+      // the clone publish needs anyway, fetched now (a fresh CI runner has no dist/ to reuse).
+      const work = await WorkDir.open(manifests.workRoot, normaliseRemote(manifests.repo, manifests.credentials));
+      await work.resetTo(await work.fetch(manifests.branch));
+      const kept = join(work.dir, normalisePrefix(manifests.path));
       const result = synth(inputs, inputs.out, { alsoReuse: (path) => readIfExists(join(kept, path)), keepFiles: true });
       s.done(`${result.files} files in ${inputs.out}/.`);
       return result.rendered!;

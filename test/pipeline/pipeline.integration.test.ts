@@ -3,9 +3,8 @@
 // status of the underlying failure, and a re-run after a failure in any stage
 // converges. Settings come from flags and from the environment.
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { workDirFor } from '../../src/pipeline/git/workdir.js';
 import type { AwsClients } from '../../src/pipeline/hook/aws.js';
 import { startGitHubServer, type GitHubServer } from '../support/github-server.js';
 import { awsSide, ConfigForge, git, hasSiteFiles, registryStatus, sitesYaml, tempDir, type SiteSpec } from '../e2e/support.js';
@@ -56,15 +55,20 @@ describe('aviary pipeline', () => {
     expect(git(w.bare, 'branch', '--list')).toBe('');
   });
 
-  it('synth takes unchanged site files from the kept clone of the manifests repo instead of rendering them again', async () => {
+  it('synth takes unchanged site files from the manifests branch instead of rendering them again, even on a fresh runner', async () => {
     const [a, b] = [uniq('a-'), uniq('b-')];
     const w = world([{ id: a }, { id: b }]);
     ok(await w.pipeline());
-    // A body no render would produce, under a's real header: only reuse can carry it into dist/.
-    const kept = join(workDirFor(resolve(w.forge.dev, '.aviary/manifests'), w.bare), `sites/${a}/${a}.yaml`);
-    const marked = `${readFileSync(kept, 'utf8').split('\n', 1)[0]}\nkind: Marker\n`;
-    writeFileSync(kept, marked);
-    rmSync(join(w.forge.dev, 'dist'), { recursive: true, force: true });
+    // Someone else's bytes for a on the branch, under a's real header: only reuse can carry them into dist/.
+    const other = tempDir('aviary-pipeline-other-');
+    git(other, 'clone', '-q', w.bare, '.');
+    const file = join(other, `sites/${a}/${a}.yaml`);
+    const marked = `${readFileSync(file, 'utf8').split('\n', 1)[0]}\nkind: Marker\n`;
+    writeFileSync(file, marked);
+    git(other, '-c', 'user.name=Other', '-c', 'user.email=other@example.com', 'commit', '-q', '-am', 'marker');
+    git(other, 'push', '-q', 'origin', 'main');
+    // A fresh runner: no dist/, no kept clone.
+    for (const dir of ['dist', '.aviary']) rmSync(join(w.forge.dev, dir), { recursive: true, force: true });
     w.commit([{ id: a }, { id: b, service: 'green' }]);
     ok(await w.pipeline());
     expect(readFileSync(join(w.forge.dev, `dist/sites/${a}/${a}.yaml`), 'utf8')).toBe(marked);
