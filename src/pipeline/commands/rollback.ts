@@ -50,7 +50,8 @@ export function register(program: Command): void {
 async function land(kind: Kind, g: GlobalOptions, opts: InputCommitFlags, makeCommit: (inputs: InputFiles) => Promise<InputCommitResult>): Promise<void> {
   const dir = process.cwd();
   // Every setting is checked before the config repo is touched.
-  const upstream = opts.pushConfig || opts.mode === 'pr' ? await upstreamOf(dir) : undefined;
+  if (opts.mode === 'pr' && !opts.pushConfig) throw new UsageError('--mode pr pushes the commit to a pull-request branch of the config repo: drop --no-push-config');
+  const upstream = opts.pushConfig ? await upstreamOf(dir) : undefined;
   const github = opts.mode === 'pr' ? configPullRequestTarget(opts, upstream) : undefined;
   if (opts.mode === 'push') requireRepo(opts.repo);
 
