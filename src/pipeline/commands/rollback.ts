@@ -22,7 +22,12 @@ interface InputCommitFlags extends PublishFlags {
 type Kind = 'rollback' | 'deploy';
 
 function inputCommitOptions(cmd: Command): Command {
-  return publishOptions(cmd).addOption(
+  publishOptions(cmd);
+  // Here a pull request is opened in the config repo, not the manifests repo.
+  const describe = (flag: string, text: string) => void (cmd.options.find((o) => o.long === flag)!.description = text);
+  describe('--mode', 'push the commit to the config repo and publish, or open a pull request in the config repo');
+  describe('--github-repo', "the config repo on GitHub, for --mode pr (default: from its upstream's URL)");
+  return cmd.addOption(
     new Option('--no-push-config', 'leave the new config commit in this clone only (push it before the next pipeline run, or that run publishes the old inputs again)'),
   );
 }
