@@ -9,7 +9,7 @@ import { createServer as createHttpServer, request as httpRequest } from 'node:h
 import { createConnection, createServer as createTcpServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
 import mysql from 'mysql2/promise';
 import { inject } from 'vitest';
 import { awsClients, type AwsClients } from '../../../src/pipeline/hook/aws.js';
@@ -228,6 +228,26 @@ function faultState() {
   };
 }
 
+/** Starts `server` on a free loopback port and wraps it as a FaultProxy; `cut` drops its open connections on stop. */
+async function listening(server: Server, state: ReturnType<typeof faultState>, scheme: string, cut: () => void): Promise<FaultProxy> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    url: `${scheme}://127.0.0.1:${port}`,
+    get count() {
+      return state.count;
+    },
+    failFrom: state.failFrom,
+    failOnly: state.failOnly,
+    heal: state.heal,
+    stop: () => {
+      cut();
+      return new Promise((r) => server.close(() => r()));
+    },
+  };
+}
+
 /** An HTTP proxy in front of moto that can drop chosen requests (before or after moto handled them). */
 export async function httpFaultProxy(target: string): Promise<FaultProxy> {
   const t = new URL(target);
@@ -254,22 +274,7 @@ export async function httpFaultProxy(target: string): Promise<FaultProxy> {
     req.pipe(upstream);
   });
   server.keepAliveTimeout = 1;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    port,
-    url: `http://127.0.0.1:${port}`,
-    get count() {
-      return state.count;
-    },
-    failFrom: state.failFrom,
-    failOnly: state.failOnly,
-    heal: state.heal,
-    stop: () => {
-      server.closeAllConnections();
-      return new Promise((r) => server.close(() => r()));
-    },
-  };
+  return listening(server, state, 'http', () => server.closeAllConnections());
 }
 
 /**
@@ -314,20 +319,7 @@ export async function mysqlFaultProxy(targetPort: number): Promise<FaultProxy> {
       }
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    port,
-    url: `mysql://127.0.0.1:${port}`,
-    get count() {
-      return state.count;
-    },
-    failFrom: state.failFrom,
-    failOnly: state.failOnly,
-    heal: state.heal,
-    stop: () => {
-      for (const s of sockets) s.destroy();
-      return new Promise((r) => server.close(() => r()));
-    },
-  };
+  return listening(server, state, 'mysql', () => {
+    for (const s of sockets) s.destroy();
+  });
 }
