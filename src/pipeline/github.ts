@@ -1,6 +1,6 @@
 import { Octokit } from '@octokit/rest';
 import pRetry, { AbortError } from 'p-retry';
-import { OutsideSystemError } from './errors.js';
+import { OutsideSystemError, UsageError } from './errors.js';
 import { mask, registerSecret } from './git/mask.js';
 
 /** Where pull requests are opened: a repository on github.com or a GitHub Enterprise server. */
@@ -36,6 +36,26 @@ export function githubRepoOf(explicit: string | undefined, remoteUrl: string): {
   const parts = path.replace(/\.git$/, '').split('/').filter(Boolean);
   if (parts.length < 2) return undefined;
   return { owner: parts[parts.length - 2]!, repo: parts[parts.length - 1]! };
+}
+
+/**
+ * Where a pull request for the repository at `remoteUrl` is opened. A missing
+ * token, or a repository that cannot be told from the URL, is a usage error
+ * raised before anything is pushed.
+ */
+export function pullRequestTarget(opts: {
+  readonly baseUrl?: string;
+  readonly token?: string;
+  /** `--github-repo`, else the last two segments of `remoteUrl`. */
+  readonly repo?: string;
+  readonly remoteUrl: string;
+  /** How messages name the repository, e.g. "the config repo's GitHub repository". */
+  readonly what: string;
+}): GitHubTarget {
+  if (!opts.token) throw new UsageError('--mode pr needs a GitHub token: set GITHUB_TOKEN (or AVIARY_GIT_TOKEN)');
+  const repo = githubRepoOf(opts.repo, opts.remoteUrl);
+  if (!repo) throw new UsageError(`cannot tell ${opts.what} from ${opts.remoteUrl}: pass --github-repo OWNER/NAME`);
+  return { baseUrl: opts.baseUrl ?? DEFAULT_GITHUB_API, token: opts.token, owner: repo.owner, repo: repo.repo };
 }
 
 interface HttpError {

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ManifestFile } from '../charts/render.js';
-import { RefusedError, UsageError } from './errors.js';
-import { ensurePullRequest, githubRepoOf, DEFAULT_GITHUB_API, type PullRequestResult } from './github.js';
+import { RefusedError } from './errors.js';
+import { ensurePullRequest, pullRequestTarget, type PullRequestResult } from './github.js';
 import { commitAll, trailerOf } from './git/commit.js';
 import type { GitCredentials } from './git/credentials.js';
 import { isAncestor } from './git/inputs.js';
@@ -208,10 +208,13 @@ interface PrContext extends PublishOptions {
 async function publishPullRequest(work: WorkDir, filesOf: (head: string | undefined) => readonly ManifestFile[], options: PrContext): Promise<PublishResult> {
   const { branch, prefix, policy } = options;
   const github = options.github ?? {};
-  const token = github.token ?? options.credentials?.token;
-  const repo = githubRepoOf(github.repo, work.remote.url);
-  if (!token) throw new UsageError('--mode pr needs a GitHub token: set GITHUB_TOKEN (or AVIARY_GIT_TOKEN)');
-  if (!repo) throw new UsageError(`cannot tell the GitHub repository from ${work.remote.url}: pass --github-repo OWNER/NAME`);
+  const target = pullRequestTarget({
+    baseUrl: github.url,
+    token: github.token ?? options.credentials?.token,
+    repo: github.repo,
+    remoteUrl: work.remote.url,
+    what: 'the GitHub repository',
+  });
 
   let plan: Plan = planOf([]);
   let attempts = 0;
@@ -242,9 +245,6 @@ async function publishPullRequest(work: WorkDir, filesOf: (head: string | undefi
   if (isEmptyPlan(plan)) return { status: 'unchanged', plan, branch, attempts };
   const title = changeSubject(plan);
   const body = `${formatPlan(plan, 'markdown')}\n\n---\n${options.source ? `${SOURCE_TRAILER}: \`${options.source}\`` : 'Published by Aviary.'}\n`;
-  const pullRequest = await ensurePullRequest(
-    { baseUrl: github.url ?? DEFAULT_GITHUB_API, token, owner: repo.owner, repo: repo.repo },
-    { head: prBranch, base: branch, title, body },
-  );
+  const pullRequest = await ensurePullRequest(target, { head: prBranch, base: branch, title, body });
   return { status: 'pull-request', plan, commit: pushed, branch: prBranch, attempts, pullRequest };
 }

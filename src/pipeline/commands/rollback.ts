@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { ensurePullRequest, githubRepoOf, type GitHubTarget } from '../github.js';
+import { ensurePullRequest, pullRequestTarget, type GitHubTarget } from '../github.js';
 import { credentialsFrom } from '../git/credentials.js';
 import { pushInputs, upstreamOf, type Upstream } from '../git/config-push.js';
 import { configRepo } from '../git/inputs.js';
@@ -71,7 +71,7 @@ async function land(kind: Kind, g: GlobalOptions, opts: InputCommitFlags, makeCo
   if (github) return propose(kind, done, upstream!, github, opts);
 
   let source = done.commit;
-  if (upstream && opts.pushConfig) {
+  if (upstream) {
     source = await undoOnFailure(done, () => pushInputs(dir, upstream, { log: note }));
     const rebased = source === done.commit ? '' : ` (rebased onto newer commits there, now ${source.slice(0, 12)})`;
     note(`Pushed it to ${upstream.branch} of ${upstream.url}${rebased}.`);
@@ -101,11 +101,13 @@ function configPullRequestTarget(opts: InputCommitFlags, upstream: Upstream | un
   if (!upstream) {
     throw new UsageError('--mode pr opens the pull request in the config repo, but the checked-out branch tracks no remote branch: set one with git branch -u origin/main');
   }
-  const token = process.env.GITHUB_TOKEN || credentialsFrom({ token: opts.token })?.token;
-  if (!token) throw new UsageError('--mode pr needs a GitHub token: set GITHUB_TOKEN (or AVIARY_GIT_TOKEN)');
-  const repo = githubRepoOf(opts.githubRepo, upstream.url);
-  if (!repo) throw new UsageError(`cannot tell the config repo's GitHub repository from ${upstream.url}: pass --github-repo OWNER/NAME`);
-  return { baseUrl: opts.githubUrl, token, owner: repo.owner, repo: repo.repo };
+  return pullRequestTarget({
+    baseUrl: opts.githubUrl,
+    token: process.env.GITHUB_TOKEN || credentialsFrom({ token: opts.token })?.token,
+    repo: opts.githubRepo,
+    remoteUrl: upstream.url,
+    what: "the config repo's GitHub repository",
+  });
 }
 
 /**
