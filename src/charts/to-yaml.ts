@@ -10,11 +10,19 @@
  * double-quoted style shares. Tests round-trip it through the `yaml` parser.
  */
 
+// Go's YAML 1.1 reader (go-yaml, under sigs.k8s.io/yaml) resolves a plain
+// scalar to a number, date, bool or null only when it starts with one of
+// `+-.0123456789~` or spells one of the words in RESERVED; everything else
+// PLAIN admits is a string there as in YAML 1.2.
 const PLAIN = /^[A-Za-z_/][A-Za-z0-9_./@:+=-]*$/;
 const RESERVED = /^(y|yes|n|no|true|false|on|off|null)$/i;
-// JSON.stringify leaves these raw: DEL and C1 controls are not printable in
-// YAML, and YAML 1.1 readers take NEL, LS and PS for line breaks.
-const NON_PRINTABLE = /[\u007f-\u009f\u2028\u2029\ufeff]/g;
+// JSON.stringify leaves these raw: DEL, C1 controls, U+FFFE and U+FFFF are
+// not printable in YAML (go-yaml refuses the file), and YAML 1.1 readers take
+// NEL, LS and PS for line breaks.
+const NON_PRINTABLE = /[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/g;
+// JSON.stringify escapes a lone surrogate as \udXXX, which go-yaml refuses
+// ("invalid Unicode character escape code"): no manifest can hold one.
+const LONE_SURROGATE = /\p{Cs}/u;
 
 export function toYaml(docs: readonly unknown[]): string {
   const out: string[] = [];
@@ -39,6 +47,7 @@ function scalar(value: unknown): string {
 
 function string(s: string): string {
   if (PLAIN.test(s) && !RESERVED.test(s) && !s.endsWith(':')) return s;
+  if (LONE_SURROGATE.test(s)) throw new Error(`cannot write a lone surrogate to a manifest: ${JSON.stringify(s.slice(0, 80))}`);
   return JSON.stringify(s).replace(NON_PRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 

@@ -2,9 +2,9 @@ import { join } from 'node:path';
 import { loadFleet } from '../sites/load.js';
 import { InvalidInputError } from '../sites/problems.js';
 import type { Fleet, Site } from '../sites/types.js';
-import { UsageError } from './errors.js';
 import type { GitCredentials } from './git/credentials.js';
-import { authorOf, inputCommit } from './git/inputs.js';
+import { authorOf, resolveInputs } from './git/inputs.js';
+import { deployOrder } from './deploy-order.js';
 import { normalisePrefix } from './git/sync.js';
 import { normaliseRemote, WorkDir } from './git/workdir.js';
 import { awsClients, type AwsClients } from './hook/aws.js';
@@ -16,9 +16,11 @@ import { Redactor } from './hook/redact.js';
 import { ConcurrentHookError } from './hook/registry.js';
 import type { RetryPolicy } from './hook/retry.js';
 import { checkRecoveryDays, checkTeardownAllowed, teardownSite } from './hook/teardown.js';
-import { hookPlan, lastDeployedSource, sitesAt } from './hook/which-sites.js';
+import { hookPlan, sitesAt } from './hook/which-sites.js';
+import { lastDeployedSource } from './last-deploy.js';
 import { silentProgress, type Progress, type StageProgress } from './progress.js';
 import { publish, type PublishMode, type PublishResult } from './publish.js';
+import { planOf } from './plan.js';
 import { synth } from './synth.js';
 import { plural } from './words.js';
 import { readIfExists } from './files.js';
@@ -38,10 +40,13 @@ export type Stage = 'validate' | 'changes' | 'provision' | 'synth' | 'publish' |
 
 export interface PipelineOptions {
   readonly inputs: { readonly sites: string; readonly canary: string; readonly out: string };
-  /** The config repository (its HEAD is the input commit, its history has the last deploy's inputs). */
-  readonly configDir: string;
-  /** The input commit; default HEAD of `configDir`. */
+  /** The input commit; default HEAD of the config repo (the git repository holding the inputs). */
   readonly source?: string;
+  /**
+   * Deploy inputs that are not a commit of the config repo: no input commit
+   * is recorded and nothing is torn down. @default false
+   */
+  readonly allowDirty?: boolean;
   readonly manifests: {
     readonly repo: string;
     readonly branch: string;
@@ -68,7 +73,7 @@ export interface PipelineOptions {
 }
 
 export interface PipelineResult {
-  /** The input commit deployed. */
+  /** The input commit deployed ('' under --allow-dirty). */
   readonly source: string;
   /** The input commit the changes were measured against; absent when nothing was deployed before. */
   readonly previousSource?: string;
@@ -94,26 +99,39 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       return loaded;
     });
 
-    const { source, previousSource, changes, config } = await stage(progress, 'changes', 'since the last deploy', async (s) => {
-      const source = options.source ?? (await inputCommit(options.configDir));
-      if (!source) {
-        throw new UsageError(`${options.configDir} is not a git repository: run the pipeline in a clone of the config repo (with its history, e.g. fetch-depth: 0), or pass --source`);
+    const { origin, order, previousSource, changes, config } = await stage(progress, 'changes', 'since the last deploy', async (s) => {
+      const origin = await resolveInputs([inputs.sites, inputs.canary], { source: options.source, allowDirty: options.allowDirty });
+      if (origin.source) s.note(`input commit ${short(origin.source)}`);
+      else s.note('--allow-dirty: the inputs are not a commit of the config repo; this deploy names no input commit and tears nothing down');
+      const where = `${manifests.branch} of ${normaliseRemote(manifests.repo).url}${normalisePrefix(manifests.path) === '.' ? '' : `, folder ${normalisePrefix(manifests.path)}/`}`;
+      const deployed = await lastDeploy(manifests);
+      const order = origin.base && origin.configDir ? await deployOrder({ configDir: origin.configDir, deployed, ours: origin.base, where }) : 'first';
+      if (order === 'superseded') {
+        s.done(`${where} already holds a deploy of newer inputs (config commit ${short(deployed!)}): nothing to do, deploys only move forward.`);
+        return { origin, order, changes: { provision: [], teardown: [] } };
       }
-      s.note(`input commit ${short(source)}`);
-      const previous = await previousDeploy(manifests, source);
-      if (previous) s.note(`last deploy of other inputs: config commit ${short(previous)} (from ${manifests.branch} of ${normaliseRemote(manifests.repo).url})`);
-      else s.note(`nothing deployed yet on ${manifests.branch} of ${normaliseRemote(manifests.repo).url}: every site is new`);
+      // A re-run of the deployed commit measures its changes against the deploy before it, so it finishes what it started.
+      const previous = order === 'same' && origin.source ? await lastDeploy(manifests, origin.source) : deployed;
+      if (previous) s.note(`last deploy of other inputs: config commit ${short(previous)} (from ${where})`);
+      else s.note(`nothing deployed yet on ${where}: every site is new`);
       const previousSites = previous ? await sitesAt(previous, inputs.sites, inputs.canary) : undefined;
-      const changes = hookPlan(previousSites, fleet);
-      s.note(`new: ${list(changes.provision.map((x) => x.id))}; removed: ${list(changes.teardown)}`);
+      const plan = hookPlan(previousSites, fleet);
+      const changes = origin.source ? plan : { ...plan, teardown: [] };
+      s.note(`new: ${list(changes.provision.map((x) => x.id))}; removed: ${list(plan.teardown)}${plan.teardown.length > changes.teardown.length ? ' (not torn down: --allow-dirty)' : ''}`);
       // Before anything changes: a bad edit of sites.yaml must not even publish the removal of many sites.
       checkTeardownAllowed(changes.teardown, hook.threshold, hook.confirm);
       checkRecoveryDays(hook.recoveryDays);
       const needsHook = changes.provision.length > 0 || (changes.teardown.length > 0 && manifests.mode === 'push');
       const config = needsHook ? await resolveConfig(options, fleet, clients(), redactor) : undefined;
       s.done();
-      return { source, previousSource: previous, changes, config };
+      return { origin, order, previousSource: previous, changes, config };
     });
+    const source = origin.source ?? '';
+
+    if (order === 'superseded') {
+      for (const name of ['provision', 'synth', 'publish', 'teardown'] as const) progress.stage(name).skip('a deploy of newer inputs already landed');
+      return { source, provisioned: [], publish: { status: 'superseded', plan: planOf([]), branch: manifests.branch, attempts: 0 }, tornDown: [] };
+    }
 
     const provisioned = await stage(progress, 'provision', plural(changes.provision.length, 'new site'), async (s) => {
       if (changes.provision.length === 0) {
@@ -145,9 +163,10 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
         mode: manifests.mode,
         workRoot: manifests.workRoot,
         credentials: manifests.credentials,
-        source,
-        configDir: options.configDir,
-        author: await authorOf(options.configDir, source),
+        source: origin.source,
+        base: origin.base,
+        configDir: origin.configDir,
+        author: origin.source && origin.configDir ? await authorOf(origin.configDir, origin.source) : undefined,
         github: manifests.github,
         log: (l) => s.note(l),
       });
@@ -158,6 +177,10 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     const teardown = await stage(progress, 'teardown', plural(changes.teardown.length, 'removed site'), async (s) => {
       if (changes.teardown.length === 0) {
         s.skip('no removed sites');
+        return { tornDown: [] };
+      }
+      if (published.status === 'superseded') {
+        s.skip('a deploy of newer inputs landed while this one ran: it decides what is removed');
         return { tornDown: [] };
       }
       if (manifests.mode === 'pr') {
@@ -258,16 +281,10 @@ async function resolveConfig(options: PipelineOptions, fleet: Fleet, aws: AwsCli
   });
 }
 
-/**
- * The config commit of the newest deploy on the manifests branch whose inputs
- * are not `source` (the `Aviary-Source` trailer of its commit). Skipping our
- * own source is what makes a re-run converge: after a run that published but
- * failed in teardown, the newest deploy is ours, and the sites to tear down
- * are still those removed since the one before it.
- */
-export async function previousDeploy(manifests: PipelineOptions['manifests'], source: string): Promise<string | undefined> {
+/** The input commit of the newest deploy of `--path` on the manifests branch, skipping deploys of `exclude`. */
+function lastDeploy(manifests: PipelineOptions['manifests'], exclude?: string): Promise<string | undefined> {
   const remote = normaliseRemote(manifests.repo, manifests.credentials);
-  return lastDeployedSource(remote.url, manifests.branch, { exclude: source, credentials: remote.credentials });
+  return lastDeployedSource(remote.url, manifests.branch, { exclude, path: manifests.path, credentials: remote.credentials });
 }
 
 /** Which of `ids` still have files under sites/<id>/ on the manifests branch. */

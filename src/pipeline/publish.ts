@@ -1,15 +1,15 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ManifestFile } from '../charts/render.js';
 import { RefusedError } from './errors.js';
 import { ensurePullRequest, pullRequestTarget, type PullRequestResult } from './github.js';
 import { commitAll, trailerOf } from './git/commit.js';
 import type { GitCredentials } from './git/credentials.js';
-import { isAncestor } from './git/inputs.js';
-import { changeSubject, commitMessage, SOURCE_TRAILER } from './git/message.js';
+import { deployOrder } from './deploy-order.js';
+import { changeSubject, commitMessage, PATH_TRAILER, SOURCE_TRAILER } from './git/message.js';
+import { lastDeployedSource } from './last-deploy.js';
 import { pushHead, withPushRetry, DEFAULT_RETRY, type RetryPolicy } from './git/push.js';
-import { applyChanges, blobId, changesToward, normalisePrefix, trackedFiles, type FileChange } from './git/sync.js';
+import { applyChanges, changesToward, normalisePrefix, trackedFiles } from './git/sync.js';
 import { normaliseRemote, WorkDir } from './git/workdir.js';
 import { formatPlan, isEmptyPlan, planOf, type Plan } from './plan.js';
 import { readIfExists } from './files.js';
@@ -30,7 +30,12 @@ export interface PublishOptions {
   readonly credentials?: GitCredentials;
   /** The input commit (config repo) the files were made from; goes into the Aviary-Source trailer. */
   readonly source?: string;
-  /** The config repo, to tell whether a concurrent publish came from older or newer inputs. */
+  /**
+   * The commit the inputs build on, for ordering deploys: only a deploy whose
+   * inputs contain the last deploy's may publish. @default source
+   */
+  readonly base?: string;
+  /** The config repo, where `base` and the last deploy's input commit are compared. */
   readonly configDir?: string;
   /** `Name <email>` for the commit author (the person behind the input commit). */
   readonly author?: string;
@@ -64,27 +69,15 @@ export interface PublishResult {
  */
 export type ManifestSource = readonly ManifestFile[] | ((previous: (path: string) => string | undefined) => readonly ManifestFile[]);
 
-/** One change this publish makes to a file, with git ids of the bytes before and after. */
-interface OwnChange extends FileChange {
-  readonly beforeId?: string;
-  readonly afterId?: string;
-}
-
 /**
  * Commits `files` as the exact contents of `--path` in the manifests repo,
  * by a direct push or through a pull request.
  *
- * When the push loses a race, the change is rebuilt on the new remote head.
- * How depends on where the winner's inputs stand relative to ours:
- * - the winner's input commit is an ancestor of ours: our render already
- *   contains its changes, so --path is made equal to our files again;
- * - ours is an ancestor of the winner's: the winner deployed newer inputs,
- *   and ours has nothing left to add ("superseded");
- * - otherwise (unrelated runs, or history not available): only the files
- *   this publish changed are replayed, each only if the winner left it as
- *   we found it. Re-applying all of dist/ there would silently undo the
- *   winner's sites; a file both changed differently is a real conflict and
- *   stops the publish with the remote untouched.
+ * Every attempt first finds the last deploy of `--path` on the remote head
+ * and compares its input commit with ours (see deployOrder): only a forward
+ * move publishes, a newer deploy makes this one `superseded`, and anything
+ * undecidable is refused before a file is written. A push that loses a race
+ * is rebuilt on the new head by the same rule, never forced.
  */
 export async function publish(source: ManifestSource, options: PublishOptions): Promise<PublishResult> {
   const branch = options.branch ?? 'main';
@@ -114,7 +107,6 @@ export async function publish(source: ManifestSource, options: PublishOptions): 
   const asRead = (head: string | undefined) => (path: string) => (head === readAt ? reused.get(path) : undefined);
   if ((options.mode ?? 'push') === 'pr') return publishPullRequest(work, filesOf, { ...options, branch, prefix, policy, log });
 
-  let own: OwnChange[] = [];
   let plan: Plan = planOf([]);
   let attempts = 0;
   const result = await withPushRetry(
@@ -123,20 +115,18 @@ export async function publish(source: ManifestSource, options: PublishOptions): 
       attempts = n;
       const head = await work.fetch(branch);
       await work.resetTo(head);
-      const tracked = await trackedFiles(work.git, prefix);
-      let changes: FileChange[];
-      if (n === 1 || (await winnerIsOlder(work, head, options))) {
-        changes = changesToward(work.dir, prefix, tracked, filesOf(head), asRead(head));
-        own = changes.map((c) => ({ ...c, beforeId: tracked.get(c.path), afterId: c.after === undefined ? undefined : blobId(c.after) }));
-      } else if (await winnerIsNewer(work, head, options)) {
-        return { status: 'superseded', plan: planOf([]), branch, attempts: n };
-      } else {
-        changes = replay(own, tracked, work.dir, prefix, head!);
+      if (await supersededAt(work, head, { ...options, branch, prefix })) return { status: 'superseded', plan: planOf([]), branch, attempts: n };
+      if (n > 1 && !ordered(options)) {
+        throw new RefusedError(
+          `another publish landed on ${branch} while this one was running, and this one has no input commit to tell which is newer. ` +
+            'Nothing was pushed; run it again from a clean clone of the config repo.',
+        );
       }
+      const changes = changesToward(work.dir, prefix, await trackedFiles(work.git, prefix), filesOf(head), asRead(head));
       plan = planOf(changes);
       if (changes.length === 0) return { status: 'unchanged', plan, branch, attempts: n };
       applyChanges(work.dir, prefix, changes);
-      const commit = await commitAll(work.git, prefix, commitMessage(plan, options.source), options.author, changes.map((c) => c.path));
+      const commit = await commitAll(work.git, prefix, commitMessage(plan, options.source, prefix), options.author, changes.map((c) => c.path));
       await pushHead(work.git, branch, remote.url);
       return { status: 'pushed', plan, commit, branch, attempts: n };
     },
@@ -146,43 +136,24 @@ export async function publish(source: ManifestSource, options: PublishOptions): 
   return { ...result, attempts };
 }
 
-/** Our changes on top of a head another publisher moved: only files it left as we found them. */
-function replay(own: readonly OwnChange[], tracked: ReadonlyMap<string, string>, dir: string, prefix: string, head: string): FileChange[] {
-  const conflicts: string[] = [];
-  const out: FileChange[] = [];
-  for (const change of own) {
-    const now = tracked.get(change.path);
-    if (now === change.afterId) continue; // the winner made the same change
-    if (now !== change.beforeId) {
-      conflicts.push(change.path);
-      continue;
-    }
-    out.push({ path: change.path, after: change.after, before: now === undefined ? undefined : readFileSync(join(dir, prefix, change.path), 'utf8') });
-  }
-  if (conflicts.length > 0) {
-    throw new RefusedError(
-      `conflict: another publish changed ${conflicts.slice(0, 5).join(', ')}${conflicts.length > 5 ? ` and ${conflicts.length - 5} more` : ''} ` +
-        `differently (now at manifests commit ${head.slice(0, 12)}), and its inputs are not an ancestor of ours. Nothing was pushed; the remote is as it was. ` +
-        'Bring the config repo up to date with the change that published first, then publish again.',
-    );
-  }
-  return out;
+const ordered = (options: PublishOptions): boolean => Boolean((options.base ?? options.source) && options.configDir);
+
+/** Whether a deploy of newer inputs than ours is the last deploy of `prefix` at `head` (refuses when it cannot tell). */
+async function supersededAt(work: WorkDir, head: string | undefined, options: PublishOptions & { branch: string; prefix: string }): Promise<boolean> {
+  const ours = options.base ?? options.source;
+  if (!ours || !options.configDir) return false;
+  const deployed = await deployedAt(work, head, options.branch, options.prefix);
+  const where = `${options.branch} of ${work.remote.url}${options.prefix === '.' ? '' : `, folder ${options.prefix}/`}`;
+  return (await deployOrder({ configDir: options.configDir, deployed, ours, where })) === 'superseded';
 }
 
-async function winnerSource(work: WorkDir, head: string | undefined): Promise<string | undefined> {
-  return head ? trailerOf(work.git, head, SOURCE_TRAILER) : undefined;
-}
-
-async function winnerIsOlder(work: WorkDir, head: string | undefined, { source, configDir }: PublishOptions): Promise<boolean> {
-  const theirs = await winnerSource(work, head);
-  if (!source || !configDir || !theirs) return false;
-  return (await isAncestor(configDir, theirs, source)) === true;
-}
-
-async function winnerIsNewer(work: WorkDir, head: string | undefined, { source, configDir }: PublishOptions): Promise<boolean> {
-  const theirs = await winnerSource(work, head);
-  if (!source || !configDir || !theirs || theirs === source) return false;
-  return (await isAncestor(configDir, source, theirs)) === true;
+/** The input commit of the last deploy of `prefix` at `head`: usually `head` itself, else found in the branch's log. */
+async function deployedAt(work: WorkDir, head: string | undefined, branch: string, prefix: string): Promise<string | undefined> {
+  if (!head) return undefined;
+  const source = await trailerOf(work.git, head, SOURCE_TRAILER);
+  const path = await trailerOf(work.git, head, PATH_TRAILER);
+  if (source && (!path || normalisePrefix(path) === prefix)) return source;
+  return lastDeployedSource(work.remote.url, branch, { path: prefix, credentials: work.remote.credentials });
 }
 
 /** A branch name that identifies the change: the input commit, or the content when there is none. */
@@ -219,12 +190,15 @@ async function publishPullRequest(work: WorkDir, filesOf: (head: string | undefi
   let plan: Plan = planOf([]);
   let attempts = 0;
   let prBranch = '';
+  let superseded = false;
   const pushed = await withPushRetry(
     `pushing a pull-request branch to ${work.remote.url}`,
     async (n) => {
       attempts = n;
       const base = await work.fetch(branch);
       await work.resetTo(base);
+      // A pull request of older inputs than the branch already holds would move the deploy backwards when merged.
+      if ((superseded = await supersededAt(work, base, options))) return undefined;
       const files = filesOf(base);
       prBranch = pullRequestBranch(options.source, files);
       const againstBase = changesToward(work.dir, prefix, await trackedFiles(work.git, prefix), files);
@@ -235,13 +209,14 @@ async function publishPullRequest(work: WorkDir, filesOf: (head: string | undefi
       const changes = existing ? changesToward(work.dir, prefix, await trackedFiles(work.git, prefix), files) : againstBase;
       if (changes.length === 0) return existing;
       applyChanges(work.dir, prefix, changes);
-      const commit = await commitAll(work.git, prefix, commitMessage(planOf(changes), options.source), options.author, changes.map((c) => c.path));
+      const commit = await commitAll(work.git, prefix, commitMessage(planOf(changes), options.source, prefix), options.author, changes.map((c) => c.path));
       await pushHead(work.git, prBranch, work.remote.url);
       return commit;
     },
     policy,
     options.log,
   );
+  if (superseded) return { status: 'superseded', plan: planOf([]), branch, attempts };
   if (isEmptyPlan(plan)) return { status: 'unchanged', plan, branch, attempts };
   const title = changeSubject(plan);
   const body = `${formatPlan(plan, 'markdown')}\n\n---\n${options.source ? `${SOURCE_TRAILER}: \`${options.source}\`` : 'Published by Aviary.'}\n`;

@@ -1,6 +1,7 @@
+import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { InvalidInputError, type Problem } from './problems.js';
+import { InvalidInputError, quote, type Problem } from './problems.js';
 import { RULES, ruleContext } from './rules.js';
 import { canaryFileSchema, sitesFileSchema, type CanaryFile, type SitesFile } from './schema.js';
 import { Source } from './source.js';
@@ -16,13 +17,40 @@ export function loadFleet(sitesPath: string, canaryPath: string): Fleet {
 }
 
 export function readSource(path: string): Source | Problem {
+  let bytes: Buffer;
   try {
-    return new Source(path, readFileSync(path, 'utf8'));
+    bytes = readFileSync(path);
   } catch (e) {
     const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (e as Error).message;
     return { file: path, line: 0, column: 0, path: '', message: reason, hint: 'pass the right path with --sites / --canary' };
   }
+  const text = bytes.toString('utf8');
+  return isUtf8(bytes) ? new Source(path, text) : invalidUtf8(path, bytes, text);
 }
+
+/**
+ * Decoding replaces invalid bytes with U+FFFD, which would then pass for a
+ * title or land in a manifest; the first byte where re-encoding differs is
+ * the first invalid one, and the text before it gives the line and column.
+ */
+function invalidUtf8(path: string, bytes: Buffer, text: string): Problem {
+  const valid = Buffer.from(text, 'utf8');
+  let at = 0;
+  while (at < bytes.length && bytes[at] === valid[at]) at++;
+  const before = bytes.subarray(0, at).toString('utf8');
+  const lineStart = before.lastIndexOf('\n') + 1;
+  return {
+    file: path,
+    line: before.split('\n').length,
+    column: before.length - lineStart + 1,
+    path: '',
+    message: `the file is not valid UTF-8 (byte 0x${bytes[at].toString(16).padStart(2, '0')} at offset ${at})`,
+    hint: 'save it as UTF-8',
+  };
+}
+
+/** Problems listed at most; a file of 100,000 bad entries would otherwise print a line for each. */
+export const MAX_PROBLEMS = 100;
 
 /** Validates two parsed files together. Both are always checked, so the user sees every problem at once. */
 export function parseFleet(sitesSource: Source, canarySource: Source): Fleet {
@@ -35,9 +63,16 @@ export function parseFleet(sitesSource: Source, canarySource: Source): Fleet {
   }
   if (problems.length > 0 || !sites.data || !canary.data) {
     const order = (p: Problem) => (p.file === sitesSource.file ? 0 : 1);
-    throw new InvalidInputError(problems.sort((a, b) => order(a) - order(b) || a.line - b.line || a.column - b.column));
+    throw new InvalidInputError(atMost(problems.sort((a, b) => order(a) - order(b) || a.line - b.line || a.column - b.column)));
   }
   return toFleet(sites.data, canary.data);
+}
+
+function atMost(problems: Problem[]): Problem[] {
+  if (problems.length <= MAX_PROBLEMS) return problems;
+  const rest = problems.length - MAX_PROBLEMS;
+  const more: Problem = { file: problems[MAX_PROBLEMS].file, line: 0, column: 0, path: '', message: `… and ${rest} more problem${rest === 1 ? '' : 's'}, not listed`, hint: 'fix the ones above and validate again' };
+  return [...problems.slice(0, MAX_PROBLEMS), more];
 }
 
 function check<T>(source: Source, schema: z.ZodType<T>, expected: string): { data?: T; problems: Problem[] } {
@@ -58,13 +93,17 @@ function toProblems(source: Source, schema: z.ZodType, issue: z.core.$ZodIssue):
       source.keyProblem([...path, key], `unknown key "${key}"`, allowed.length ? `allowed keys here: ${allowed.join(', ')}` : 'remove it'),
     );
   }
+  if (issue.code === 'invalid_key') {
+    const [message, hint] = (issue.issues[0]?.message ?? issue.message).split('\nhint: ');
+    return [source.keyProblem(path, `key ${quote(String(path[path.length - 1]))} ${message}`, hint)];
+  }
   if (path.length > 0 && !source.has(path)) {
     const field = String(path[path.length - 1]);
     return [source.keyProblem(path, `missing required field "${field}"`, `add "${field}:" to this entry`)];
   }
   const [message, hint] = issue.message.split('\nhint: ');
   const value = valueAt(source, path);
-  const shown = typeof value === 'string' || typeof value === 'number' ? `${JSON.stringify(value)} ` : '';
+  const shown = typeof value === 'string' ? `${quote(value)} ` : typeof value === 'number' ? `${value} ` : '';
   return [source.problem(path, `${shown}${message}`, hint)];
 }
 

@@ -36,3 +36,17 @@ export function formatPath(path: readonly PropertyKey[]): string {
   }
   return out;
 }
+
+/**
+ * A value as a message shows it: JSON-quoted, and cut short, because a hostile
+ * file can hold a megabyte in one string and a message must stay readable.
+ */
+export function quote(value: string, max = 80): string {
+  return JSON.stringify(value.length > max ? `${value.slice(0, max)}…` : value);
+}
+
+/** A short list for a hint: the first few items, then how many more. */
+export function listSome(items: readonly string[], max = 5): string {
+  const shown = items.slice(0, max).join(', ');
+  return items.length > max ? `${shown} and ${items.length - max} more` : shown;
+}

@@ -1,5 +1,9 @@
-import type { Problem } from './problems.js';
+import { listSome, quote, type Problem } from './problems.js';
+import { hostname } from './schema.js';
 import type { Source } from './source.js';
+
+/** The longest DNS name; Kubernetes refuses a longer Ingress host. */
+const MAX_HOSTNAME_LENGTH = 253;
 
 /**
  * What a cross-field rule sees of a site: only the string fields the rules
@@ -46,22 +50,35 @@ const uniqueIds: Rule = ({ sites, sitesSource }) => {
     if (site.id === undefined) return;
     const first = firstAt.get(site.id);
     if (first === undefined) firstAt.set(site.id, i);
-    else problems.push(sitesSource.problem(['sites', i, 'id'], `duplicate id "${site.id}", already used by sites[${first}]`, 'every site needs its own id'));
+    else problems.push(sitesSource.problem(['sites', i, 'id'], `duplicate id ${quote(site.id)}, already used by sites[${first}]`, 'every site needs its own id'));
   });
   return problems;
 };
 
-/** A hostname routes to one site only; a preview hostname counts as one of its site's hostnames. */
+/**
+ * A hostname routes to one site only; a preview hostname counts as one of its
+ * site's hostnames. A hostname repeated within a site is one problem however
+ * often it repeats, so a file with 100,000 copies stays readable.
+ */
 const uniqueHostnames: Rule = ({ sites, canary, sitesSource }) => {
   const owner = new Map<string, string>();
   const problems: Problem[] = [];
   sites.sites.forEach((site, i) => {
+    const repeats = new Map<string, { at: number; count: number }>();
     site.hostnames.forEach((host, j) => {
       if (host === undefined) return;
       const other = owner.get(host);
-      if (other === undefined) owner.set(host, `sites[${i}] (${site.id})`);
-      else problems.push(sitesSource.problem(['sites', i, 'hostnames', j], `hostname "${host}" is already used by ${other}`, 'a hostname can route to one site only; remove one of them'));
+      if (other === undefined) owner.set(host, `sites[${i}] (${site.id?.slice(0, 64)})`);
+      else {
+        const seen = repeats.get(host);
+        if (seen) seen.count++;
+        else repeats.set(host, { at: j, count: 1 });
+      }
     });
+    for (const [host, { at, count }] of repeats) {
+      const times = count > 1 ? ` (${count} times here)` : '';
+      problems.push(sitesSource.problem(['sites', i, 'hostnames', at], `hostname ${quote(host)} is already used by ${owner.get(host)}${times}`, 'a hostname can route to one site only; remove one of them'));
+    }
   });
   if (canary.previewDomain) {
     sites.sites.forEach((site, i) => {
@@ -69,18 +86,36 @@ const uniqueHostnames: Rule = ({ sites, canary, sitesSource }) => {
       const preview = `${site.id}.${canary.previewDomain}`;
       const other = owner.get(preview);
       if (other !== undefined) {
-        problems.push(sitesSource.problem(['sites', i, 'id'], `the preview hostname "${preview}" of this site is already used by ${other}`, 'rename the site or remove that hostname'));
+        problems.push(sitesSource.problem(['sites', i, 'id'], `the preview hostname ${quote(preview)} of this site is already used by ${other}`, 'rename the site or remove that hostname'));
       }
     });
   }
   return problems;
 };
 
+/** `<id>.<previewDomain>` must itself be a hostname Kubernetes accepts. */
+const previewHostnamesFit: Rule = ({ sites, canary, sitesSource }) => {
+  const domain = canary.previewDomain;
+  if (domain === undefined || !hostname.safeParse(domain).success) return [];
+  const longest = MAX_HOSTNAME_LENGTH - domain.length - 1;
+  return sites.sites.flatMap((site, i) =>
+    site.id !== undefined && site.id.length > longest
+      ? [
+          sitesSource.problem(
+            ['sites', i, 'id'],
+            `the preview hostname of this site, ${quote(`${site.id}.${domain}`)}, is longer than ${MAX_HOSTNAME_LENGTH} characters`,
+            longest > 0 ? `with this previewDomain an id may have at most ${longest} characters; shorten the id or previewDomain` : 'shorten previewDomain in canary.yaml',
+          ),
+        ]
+      : [],
+  );
+};
+
 const canonicalAmongHostnames: Rule = ({ sites, sitesSource }) =>
   sites.sites.flatMap((site, i) =>
     site.canonicalHostname === undefined || site.hostnames.length === 0 || site.hostnames.includes(site.canonicalHostname)
       ? []
-      : [sitesSource.problem(['sites', i, 'canonicalHostname'], `"${site.canonicalHostname}" is not one of the site's hostnames`, `use one of: ${site.hostnames.filter(Boolean).join(', ')}`)],
+      : [sitesSource.problem(['sites', i, 'canonicalHostname'], `${quote(site.canonicalHostname)} is not one of the site's hostnames`, `use one of: ${listSome(site.hostnames.filter((h): h is string => Boolean(h)))}`)],
   );
 
-export const RULES: readonly Rule[] = [uniqueIds, uniqueHostnames, canonicalAmongHostnames];
+export const RULES: readonly Rule[] = [uniqueIds, uniqueHostnames, previewHostnamesFit, canonicalAmongHostnames];

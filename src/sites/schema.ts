@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { COLORS } from './types.js';
 
@@ -10,6 +11,18 @@ import { COLORS } from './types.js';
 
 /** The longest id whose derived names all fit: the MySQL user `wp_<id>` must stay within MySQL's 32 characters. */
 export const MAX_ID_LENGTH = 29;
+/**
+ * Bounds on what a site carries into its registry item (DynamoDB: 400 KB per
+ * item), its Job arguments and its Ingress. A Let's Encrypt certificate holds
+ * at most 100 names, and the preview hostname may take one of them.
+ */
+export const MAX_TITLE_LENGTH = 255;
+export const MAX_THEME_LENGTH = 100;
+export const MAX_HOSTNAMES = 99;
+/** Kubernetes stores replicas as an int32. */
+export const MAX_REPLICAS = 2 ** 31 - 1;
+/** Kubernetes refuses an object whose annotations (keys and values, in bytes) exceed 256 KiB; some room is left for Aviary's own. */
+export const MAX_ANNOTATIONS_BYTES = 256 * 1024 - 4096;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$/;
@@ -18,6 +31,18 @@ const REPOSITORY = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+(([._]|__|-
 const CPU = /^([0-9]+m|[0-9]+(\.[0-9]+)?)$/;
 const MEMORY = /^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/;
 const DURATION = /^([0-9]+(s|m|h))+$/;
+/** A Kubernetes qualified name (label and annotation keys): an optional DNS-subdomain prefix and `/`, then the name. */
+const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** Control characters: a title or a URL is one line of text. */
+const CONTROL = /\p{Cc}/u;
+/** Annotation values may be multi-line (e.g. nginx snippets), but hold no other control character. */
+const CONTROL_BUT_NEWLINE_TAB = /(?![\n\t])\p{Cc}/u;
+const WHITESPACE_OR_CONTROL = /[\s\p{Cc}]/u;
+/** A folder inside the manifests repo: relative, without `.` or `..` segments, or `.` itself. */
+const REPO_FOLDER = /^(\.|(?!\.\.?(\/|$))[A-Za-z0-9_.-]+(\/(?!\.\.?(\/|$))[A-Za-z0-9_.-]+)*)$/;
+/** scp-like git address, as Argo CD accepts it: `git@github.com:org/repo.git`. */
+const SCP_LIKE = /^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^/].*$/;
 
 const str = (what: string) => z.string({ error: `expected ${what} (a string)` });
 
@@ -29,9 +54,14 @@ const id = str('a site id')
     error: `is longer than ${MAX_ID_LENGTH} characters\nhint: the database user wp_<id> must fit MySQL's 32-character limit; shorten the id`,
   });
 
-export const hostname = str('a hostname').regex(HOSTNAME, {
-  error: 'is not a valid hostname\nhint: use a lowercase fully-qualified name such as shop.example.com (no scheme, port or path)',
-});
+export const hostname = str('a hostname')
+  .regex(HOSTNAME, {
+    error: 'is not a valid hostname\nhint: use a lowercase fully-qualified name such as shop.example.com (no scheme, port or path)',
+    abort: true,
+  })
+  // An Ingress routes by name; Kubernetes refuses an IP address as a rule's host.
+  .refine((h) => isIP(h) === 0, { error: 'is an IP address, not a DNS name\nhint: an Ingress routes by name; use a hostname such as shop.example.com', abort: true })
+  .refine((h) => !/\.[0-9]+$/.test(h), { error: 'ends in an all-numeric label\nhint: a top-level domain has letters (RFC 3696); use a name such as shop.example.com' });
 
 const label = (what: string) =>
   str(what).regex(DNS_LABEL, { error: 'is not a DNS-1123 label\nhint: use lowercase letters, digits and "-"' }).max(63, { error: 'is longer than 63 characters' });
@@ -44,13 +74,21 @@ export const imageTag = str('a sha256 digest').regex(DIGEST, {
 
 const siteSchema = z.strictObject({
   id,
-  name: str('the site title').min(1, { error: 'must not be empty' }),
-  theme: str('a theme slug').regex(/^[a-z0-9][a-z0-9_-]*$/, {
-    error: 'is not a theme slug\nhint: use the slug from wordpress.org, e.g. astra or twentytwentyfour',
-  }),
+  name: str('the site title')
+    .min(1, { error: 'must not be empty' })
+    .max(MAX_TITLE_LENGTH, { error: `is longer than ${MAX_TITLE_LENGTH} characters\nhint: shorten the site title` })
+    .refine((s) => !CONTROL.test(s), { error: 'holds a line break or another control character\nhint: a site title is one line of text' }),
+  theme: str('a theme slug')
+    .regex(/^[a-z0-9][a-z0-9_-]*$/, {
+      error: 'is not a theme slug\nhint: use the slug from wordpress.org, e.g. astra or twentytwentyfour',
+    })
+    .max(MAX_THEME_LENGTH, { error: `is longer than ${MAX_THEME_LENGTH} characters` }),
+  // The length is checked before the hostnames themselves: 100,000 of them are one problem, not 100,000.
   hostnames: z
-    .array(hostname, { error: 'expected a list of hostnames' })
-    .min(1, { error: 'must list at least one hostname' }),
+    .array(z.unknown(), { error: 'expected a list of hostnames' })
+    .min(1, { error: 'must list at least one hostname' })
+    .max(MAX_HOSTNAMES, { error: `lists more than ${MAX_HOSTNAMES} hostnames\nhint: a certificate holds at most 100 names, one of them the preview hostname; split the site` })
+    .pipe(z.array(hostname)),
   canonicalHostname: hostname.optional(),
   service: color,
   ingress: color.optional(),
@@ -78,6 +116,45 @@ const resources = (cpu: string, memory: string, memoryLimit: string) =>
     })
     .prefault({});
 
+const replicas = z
+  .int({ error: 'expected a whole number' })
+  .min(0, { error: 'must not be negative' })
+  .max(MAX_REPLICAS, { error: `is more than ${MAX_REPLICAS}\nhint: Kubernetes stores replicas as a 32-bit integer` })
+  .default(1);
+
+const annotations = z
+  .record(
+    str('an annotation key')
+      .regex(QUALIFIED_NAME, {
+        error: 'is not a Kubernetes annotation key\nhint: an optional DNS prefix and "/", then a name of letters, digits, "-", "_" and ".", e.g. nginx.ingress.kubernetes.io/proxy-body-size',
+        abort: true,
+      })
+      .refine((k) => k.length - k.lastIndexOf('/') - 1 <= 63, { error: 'has a name (after the "/") longer than 63 characters' })
+      .refine((k) => !k.includes('/') || DNS_SUBDOMAIN.test(k.slice(0, k.lastIndexOf('/'))), { error: 'has a prefix (before the "/") longer than 253 characters' }),
+    z
+      .string({ error: 'annotation values must be strings\nhint: quote numbers and booleans' })
+      .refine((v) => !CONTROL_BUT_NEWLINE_TAB.test(v), { error: 'holds a control character\nhint: annotation values are text; only line breaks and tabs are allowed' }),
+  )
+  .refine((a) => Object.entries(a).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0) <= MAX_ANNOTATIONS_BYTES, {
+    error: `are larger than ${MAX_ANNOTATIONS_BYTES} bytes in all\nhint: Kubernetes allows 256 KiB of annotations per object`,
+  });
+
+/** A git repository Argo CD can clone: an http(s), ssh or git URL without credentials, or an scp-like address. */
+const repoURL = str('a git URL')
+  .min(1, { error: 'must not be empty', abort: true })
+  .refine((u) => !WHITESPACE_OR_CONTROL.test(u), { error: 'holds a space, line break or control character\nhint: a URL is one word', abort: true })
+  .refine((u) => SCP_LIKE.test(u) || ['https:', 'http:', 'ssh:', 'git:'].includes(parseUrl(u)?.protocol ?? ''), {
+    error: 'is not a git repository URL\nhint: e.g. https://github.com/org/manifests.git or git@github.com:org/manifests.git',
+    abort: true,
+  })
+  .refine((u) => SCP_LIKE.test(u) || !parseUrl(u)?.password, {
+    error: 'holds a password or token\nhint: the manifests are committed; give Argo CD the credentials in a repository Secret instead',
+  });
+
+function parseUrl(u: string): URL | undefined {
+  return URL.canParse(u) ? new URL(u) : undefined;
+}
+
 export const canaryFileSchema = z.strictObject({
   repository: str('an image repository').regex(REPOSITORY, {
     error: 'is not an image repository\nhint: write it without tag or digest, e.g. 123456789012.dkr.ecr.us-west-2.amazonaws.com/wp-fleet',
@@ -85,8 +162,8 @@ export const canaryFileSchema = z.strictObject({
   selector: color,
   services: z.strictObject(
     {
-      blue: z.strictObject({ imageTag, replicas: z.int({ error: 'expected a whole number' }).min(0).default(1) }),
-      green: z.strictObject({ imageTag, replicas: z.int({ error: 'expected a whole number' }).min(0).default(1) }),
+      blue: z.strictObject({ imageTag, replicas }),
+      green: z.strictObject({ imageTag, replicas }),
     },
     { error: 'expected the two colors blue and green' },
   ),
@@ -95,7 +172,7 @@ export const canaryFileSchema = z.strictObject({
   ingress: z
     .strictObject({
       className: label('an IngressClass name').default('nginx'),
-      annotations: z.record(z.string(), z.string({ error: 'annotation values must be strings\nhint: quote numbers and booleans' })).default({}),
+      annotations: annotations.default({}),
       tlsClusterIssuer: label('a ClusterIssuer name').optional(),
       scheme: z
         .enum(['https', 'http'], { error: 'is not a URL scheme\nhint: https (the default, also when TLS ends at a load balancer) or http' })
@@ -111,7 +188,7 @@ export const canaryFileSchema = z.strictObject({
   secrets: z
     .strictObject({
       prefix: str('a Secrets Manager name prefix')
-        .regex(/^[A-Za-z0-9/_+=.@-]+[^/]$/, { error: 'is not a Secrets Manager name prefix\nhint: e.g. aviary/sites (no trailing slash)' })
+        .regex(/^[A-Za-z0-9/_+=.@-]*[A-Za-z0-9_+=.@-]$/, { error: 'is not a Secrets Manager name prefix\nhint: e.g. aviary/sites (no trailing slash)' })
         .default('aviary/sites'),
       store: z
         .strictObject({
@@ -129,13 +206,18 @@ export const canaryFileSchema = z.strictObject({
     .prefault({}),
   argocd: z
     .strictObject({
-      repoURL: str('a git URL').min(1).default('https://git.example.com/wp-fleet-manifests.git'),
-      targetRevision: str('a branch, tag or commit').min(1).default('main'),
+      repoURL: repoURL.default('https://git.example.com/wp-fleet-manifests.git'),
+      targetRevision: str('a branch, tag or commit')
+        .min(1, { error: 'must not be empty' })
+        .refine((r) => !WHITESPACE_OR_CONTROL.test(r), { error: 'holds a space, line break or control character\nhint: a branch, tag or commit is one word' })
+        .default('main'),
       path: str('a folder in the manifests repo')
-        .regex(/^(\.|[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*)$/, { error: 'is not a relative folder\nhint: e.g. "." or clusters/prod' })
+        .regex(REPO_FOLDER, { error: 'is not a folder inside the manifests repo\nhint: a relative path without "." or ".." segments, e.g. "." or clusters/prod' })
         .default('.'),
       namespace: label('a namespace').default('argocd'),
-      project: str('an Argo CD project').min(1).default('default'),
+      project: str('an Argo CD project')
+        .regex(DNS_SUBDOMAIN, { error: 'is not an Argo CD project name\nhint: AppProject names are lowercase DNS names, e.g. default' })
+        .default('default'),
     })
     .prefault({}),
 });

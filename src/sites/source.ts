@@ -1,6 +1,16 @@
-import { Document, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { Alias, Document, isAlias, isCollection, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Node, type Scalar, type YAMLMap } from 'yaml';
 import type { Problem } from './problems.js';
-import { formatPath } from './problems.js';
+import { formatPath, quote } from './problems.js';
+
+/** More aliases than a hand-written file needs; the yaml package resolves each one by a scan of the document. */
+export const MAX_ALIASES = 100;
+/** How many values aliases may add to a document once expanded: far beyond any real use, far below an alias bomb. */
+export const MAX_ALIAS_EXPANSION = 100_000;
+
+/** The tags of YAML's core schema, which are all the inputs need; anything else (`!!binary`, `!!js/function`, `!mine`) is refused. */
+const CORE_TAGS = new Set(['str', 'int', 'float', 'bool', 'null', 'seq', 'map'].map((t) => `tag:yaml.org,2002:${t}`));
+/** A surrogate code unit without its pair: no UTF-8 file or UTF-8 manifest can hold it. */
+const LONE_SURROGATE = /\p{Cs}/u;
 
 /**
  * A parsed input file that remembers where every value came from, so that a
@@ -15,18 +25,20 @@ export class Source {
     readonly file: string,
     readonly text: string,
   ) {
-    this.doc = parseDocument(text, { lineCounter: this.lines, uniqueKeys: true, prettyErrors: false });
+    // The yaml package's own duplicate-key check compares every key with every other (minutes on a
+    // 50,000-key mapping) and does not name the key; structureProblems() does it in one pass.
+    this.doc = parseDocument(text, { lineCounter: this.lines, uniqueKeys: false, prettyErrors: false });
   }
 
-  /** YAML syntax errors and duplicate keys; when there are any, the contents are not trusted. */
+  private syntax: Problem[] | undefined;
+
+  /**
+   * YAML syntax errors, duplicate keys, and what would make the plain data
+   * wrong or unsafe to compute (aliases, tags, broken strings); when there are
+   * any, the contents are not trusted.
+   */
   syntaxProblems(): Problem[] {
-    return this.doc.errors.map((e) => {
-      const { line, col } = this.lines.linePos(e.pos[0]);
-      const firstLine = e.message.split('\n')[0];
-      return e.code === 'DUPLICATE_KEY'
-        ? this.problemAt(line, col, [], 'duplicate key in a mapping', 'each key may appear once; merge the two entries')
-        : this.problemAt(line, col, [], `YAML syntax error: ${firstLine}`, 'check indentation and quoting around this position');
-    });
+    return (this.syntax ??= this.findSyntaxProblems());
   }
 
   isEmpty(): boolean {
@@ -35,9 +47,9 @@ export class Source {
 
   private js: { value: unknown } | undefined;
 
-  /** The plain data of the document, converted once: callers only read it. */
+  /** The plain data of the document, converted once: callers only read it, after syntaxProblems() found none. */
   toJS(): unknown {
-    return (this.js ??= { value: this.doc.toJS({ maxAliasCount: 100 }) }).value;
+    return (this.js ??= { value: this.doc.toJS({ maxAliasCount: MAX_ALIASES }) }).value;
   }
 
   /** A problem at the node the path names, or at its nearest existing ancestor. */
@@ -63,6 +75,137 @@ export class Source {
   /** Whether the document has a value at `path` (a missing field has none). */
   has(path: readonly PropertyKey[]): boolean {
     return this.nodeAt(path) !== undefined;
+  }
+
+  private findSyntaxProblems(): Problem[] {
+    const parsed = [...this.doc.errors, ...this.doc.warnings.filter((w) => w.code !== 'TAG_RESOLVE_FAILED')].map((e) => {
+      const { line, col } = this.lines.linePos(e.pos[0]);
+      return this.problemAt(line, col, [], `YAML syntax error: ${e.message.split('\n')[0]}`, 'check indentation and quoting around this position');
+    });
+    const structure = this.structureProblems();
+    if (parsed.length > 0 || structure.length > 0) return [...parsed, ...structure];
+    return this.conversionProblems();
+  }
+
+  /**
+   * One walk over the document for what the parser lets through: duplicate
+   * keys, keys that are not strings, unknown tags, strings that are not valid
+   * Unicode, and aliases that are undefined, circular or expand too far.
+   */
+  private structureProblems(): Problem[] {
+    const problems: Problem[] = [];
+    const anchors = new Map<string, Node>();
+    const targets = new Map<Alias, Node>();
+    visit(this.doc, (_key, node, path) => {
+      if (!isNode(node)) return;
+      if (node.tag !== undefined && !CORE_TAGS.has(node.tag)) {
+        problems.push(this.nodeProblem(node, `unknown YAML tag ${showTag(node.tag)}`, 'remove the tag: the inputs hold only strings, numbers, booleans, lists and mappings'));
+      } else if (isScalar(node)) {
+        problems.push(...this.scalarProblems(node));
+      }
+      if (isMap(node)) problems.push(...this.keyProblems(node));
+      if (isAlias(node)) {
+        const target = anchors.get(node.source);
+        if (target === undefined) {
+          problems.push(this.nodeProblem(node, `undefined alias *${node.source}`, `define the anchor &${node.source} before this alias, or write the value out`));
+        } else if (path.includes(target)) {
+          problems.push(this.nodeProblem(node, `alias *${node.source} is inside its own anchor`, 'an alias must not contain itself; write the value out'));
+        } else {
+          targets.set(node, target);
+          if (targets.size === MAX_ALIASES + 1) {
+            problems.push(this.nodeProblem(node, `more than ${MAX_ALIASES} aliases in one file`, 'write the values out instead of aliasing them'));
+          }
+        }
+      }
+      if (node.anchor) anchors.set(node.anchor, node);
+    });
+    if (problems.length === 0) problems.push(...this.expansionProblems(targets));
+    return problems;
+  }
+
+  private scalarProblems(node: Scalar): Problem[] {
+    const { value } = node;
+    if (typeof value === 'string' && LONE_SURROGATE.test(value)) {
+      return [this.nodeProblem(node, `${quote(value)} is not valid Unicode: it holds half of a UTF-16 surrogate pair`, 'remove the \\ud800-\\udfff escape, or write the character itself')];
+    }
+    if (value !== null && typeof value === 'object') {
+      return [this.nodeProblem(node, `is read as a ${value.constructor?.name ?? 'object'}, not as text`, 'quote it to make it a string')];
+    }
+    return [];
+  }
+
+  /** Duplicate keys, once per key however often it repeats, named, with where it first appeared. */
+  private keyProblems(map: YAMLMap): Problem[] {
+    const problems: Problem[] = [];
+    const seen = new Map<string, { first: Node; repeat?: Node; count: number }>();
+    for (const { key } of map.items) {
+      if (key !== null && !isScalar(key)) {
+        problems.push(this.nodeProblem(key as Node, 'a key must be a plain string, not a list, mapping or alias', 'write the key as text'));
+        continue;
+      }
+      // The same string the plain data would use: `1` and "1" are one key there.
+      const name = key === null || key.value === null ? '' : String(key.value);
+      const entry = seen.get(name);
+      if (entry === undefined) seen.set(name, { first: key as Node, count: 1 });
+      else (entry.repeat ??= key as Node, entry.count++);
+    }
+    for (const [name, { first, repeat, count }] of seen) {
+      if (repeat === undefined) continue;
+      const times = count > 2 ? `, ${count} times` : '';
+      const firstLine = first?.range ? ` (first on line ${this.lines.linePos(first.range[0]).line}${times})` : '';
+      problems.push(this.nodeProblem(repeat, `duplicate key ${quote(name)}${firstLine}`, 'each key may appear once; merge the entries'));
+    }
+    return problems;
+  }
+
+  /**
+   * An alias bomb ("billion laughs"): a few aliases of aliases that expand to
+   * millions of values, which every reader of the plain data would walk.
+   * Counted without expanding anything: each collection's expanded size once.
+   */
+  private expansionProblems(targets: ReadonlyMap<Alias, Node>): Problem[] {
+    const sizes = new Map<Node, number>();
+    const size = (node: unknown): number => {
+      if (isAlias(node)) return size(targets.get(node));
+      if (!isCollection(node)) return 1;
+      let n = sizes.get(node);
+      if (n === undefined) {
+        n = 1;
+        for (const item of node.items) n += isPair(item) ? size(item.key) + size(item.value) : size(item);
+        sizes.set(node, n);
+      }
+      return n;
+    };
+    let added = 0;
+    let largest: [Alias, number] | undefined;
+    for (const [alias, target] of targets) {
+      const n = size(target);
+      added += n - 1;
+      if (!largest || n > largest[1]) largest = [alias, n];
+    }
+    if (!largest || added <= MAX_ALIAS_EXPANSION) return [];
+    const [alias, n] = largest;
+    return [
+      this.nodeProblem(alias, `aliases expand this file by more than ${MAX_ALIAS_EXPANSION.toLocaleString('en')} values (this one alone to ${n.toLocaleString('en')})`, 'an alias bomb? write the values out'),
+    ];
+  }
+
+  /** The plain data is made once here, so that toJS() cannot fail later; a failure is located at the first alias. */
+  private conversionProblems(): Problem[] {
+    try {
+      this.toJS();
+      return [];
+    } catch (error) {
+      let first: Node | undefined;
+      visit(this.doc, { Alias: (_key, node) => ((first = node), visit.BREAK) });
+      const message = `the document cannot be read: ${(error as Error).message}`;
+      return [first ? this.nodeProblem(first, message, 'write the aliased values out') : this.problemAt(1, 1, [], message)];
+    }
+  }
+
+  private nodeProblem(node: Node, message: string, hint?: string): Problem {
+    const { line, col } = node.range ? this.lines.linePos(node.range[0]) : { line: 1, col: 1 };
+    return this.problemAt(line, col, [], message, hint);
   }
 
   private position(path: readonly PropertyKey[]): { line: number; col: number } {
@@ -91,4 +234,9 @@ export class Source {
   private problemAt(line: number, column: number, path: readonly PropertyKey[], message: string, hint?: string): Problem {
     return { file: this.file, line, column, path: formatPath(path), message, hint };
   }
+}
+
+/** A tag as the user wrote it: `!!binary` rather than `tag:yaml.org,2002:binary`. */
+function showTag(tag: string): string {
+  return tag.startsWith('tag:yaml.org,2002:') ? `!!${tag.slice('tag:yaml.org,2002:'.length)}` : tag;
 }

@@ -1,7 +1,10 @@
 // (5) Two merges in quick succession start two pipelines at once (two Drone
 // builds, each in its own checkout of its own merge commit), racing on the
-// same manifests branch and on the same registry. Both must land: nothing
-// lost, nothing forced, both sites provisioned.
+// same manifests branch and on the same registry. Whichever finishes first,
+// the branch ends at the newer merge: the older one either lands first and
+// is moved forward, or finds the newer deploy and stands down (superseded)
+// without tearing anything down. Both orders end in the same state, which is
+// all this test asserts, so it cannot depend on who wins.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

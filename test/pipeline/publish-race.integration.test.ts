@@ -1,4 +1,4 @@
-// Ten publishers at once against one remote served over HTTP with basic
+// Twenty publishers at once against one remote served over HTTP with basic
 // auth, each a real `aviary publish` process with its own config repo and
 // work dir; and what the token must never touch.
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -39,36 +39,65 @@ function workConfigs(config: string): string[] {
   return readdirSync(dir).map((d) => readFileSync(join(dir, d, '.git', 'config'), 'utf8'));
 }
 
+function filesUnder(dir: string, at = ''): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const entry of readdirSync(join(dir, at), { withFileTypes: true })) {
+    const path = at ? `${at}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) for (const [p, c] of filesUnder(dir, path)) out.set(p, c);
+    else out.set(path, readFileSync(join(dir, path), 'utf8'));
+  }
+  return out;
+}
+
+/** The site ids whose folders a manifests commit deletes. */
+async function removedSites(commit: string): Promise<string[]> {
+  const names = (await git(remote, 'show', '--format=', '--name-only', '--diff-filter=D', commit)).split('\n').filter(Boolean);
+  return [...new Set(names.map((n) => /^sites\/([^/]+)\//.exec(n)?.[1]).filter((id): id is string => id !== undefined))];
+}
+
+let origin: string;
+
 describe('publishing over HTTP with basic auth', () => {
-  it('lands every one of 10 concurrent publishes: none lost, history linear, nothing forced', { timeout: 300_000 }, async () => {
-    const origin = await configRepo(join(root, 'config-0'), sitesYaml(base));
+  it('20 concurrent publishes of a chain of commits: the newest inputs win, no commit removes a site they declare', { timeout: 300_000 }, async () => {
+    origin = await configRepo(join(root, 'config-0'), sitesYaml(base));
     const first = await runCli(origin, ['publish', '--repo', url], env);
     expect(first.code, first.stderr).toBe(0);
     const firstCommit = (await git(remote, 'rev-parse', 'main')).trim();
 
-    const racers = Array.from({ length: 10 }, (_, i) => `racer-${i}`);
-    const sources: string[] = [];
+    // Twenty merges in a row, each adding a site; twenty CI checkouts, one per merge, all publishing at once.
+    const racers = Array.from({ length: 20 }, (_, i) => `racer-${i}`);
+    const chain: string[] = [];
+    for (const [i, id] of racers.entries()) chain.push(await commitInputs(origin, `add ${id}`, sitesYaml([...base, ...racers.slice(0, i + 1).map((r) => ({ id: r }))])));
     const dirs: string[] = [];
-    for (const id of racers) {
-      const dir = join(root, `config-${id}`);
+    for (const [i, commit] of chain.entries()) {
+      const dir = join(root, `ci-${i}`);
       await git(root, 'clone', '-q', origin, dir);
-      await git(dir, 'config', 'user.name', `Dev ${id}`);
-      await git(dir, 'config', 'user.email', `${id}@example.com`);
-      sources.push(await commitInputs(dir, `add ${id}`, sitesYaml([...base, { id }])));
+      await git(dir, 'checkout', '-q', '--detach', commit);
       dirs.push(dir);
     }
-    const results: CliResult[] = await Promise.all(dirs.map((dir) => runCli(dir, ['publish', '--repo', url], env)));
+    const results: CliResult[] = await Promise.all(dirs.map((dir) => runCli(dir, ['publish', '--repo', url, '--json'], env)));
     for (const r of results) expect(r.code, r.stderr).toBe(0);
+    const statuses = results.map((r) => (JSON.parse(r.stdout) as { status: string }).status);
+    expect(statuses.at(-1)).toBe('pushed'); // the newest cannot be superseded
+    for (const status of statuses) expect(['pushed', 'superseded']).toContain(status);
 
+    // The branch ends exactly at the newest inputs.
+    const newest = await runCli(dirs.at(-1)!, ['synth', '--out', join(root, 'newest-dist')]);
+    expect(newest.code, newest.stderr).toBe(0);
     const tree = await treeAt(remote, 'main');
+    expect(tree).toEqual(filesUnder(join(root, 'newest-dist')));
     for (const id of [...base.map((s) => s.id), ...racers]) expect(tree.has(`sites/${id}/${id}.yaml`), id).toBe(true);
+    // Every deploy moved forward along the chain, one parent each, the first never rewritten, and none removed a site.
     const log = (await git(remote, 'log', '--format=%H %P', 'main')).trim().split('\n');
-    expect(log).toHaveLength(11);
-    for (const line of log.slice(0, -1)) expect(line.split(' ')).toHaveLength(2); // one parent each: no merges
-    expect(log.at(-1)!.split(' ')[0]).toBe(firstCommit); // the first publish was never rewritten
-    const trailers = (await git(remote, 'log', '--format=%(trailers:key=Aviary-Source,valueonly)', 'main')).split('\n').filter(Boolean);
-    expect(new Set(trailers)).toEqual(new Set([...sources, (await git(origin, 'rev-parse', 'HEAD')).trim()]));
-    expect(results.some((r) => /after \d+ attempts/.test(r.stdout))).toBe(true);
+    for (const line of log.slice(0, -1)) expect(line.split(' ')).toHaveLength(2);
+    expect(log.at(-1)!.split(' ')[0]).toBe(firstCommit);
+    const sources = (await git(remote, 'log', '--reverse', '--format=%(trailers:key=Aviary-Source,valueonly)', 'main')).split('\n').filter(Boolean);
+    const positions = sources.slice(1).map((s) => chain.indexOf(s));
+    expect(positions.every((p) => p >= 0)).toBe(true);
+    expect(positions).toEqual([...positions].sort((x, y) => x - y));
+    expect(sources.at(-1)).toBe(chain.at(-1));
+    for (const line of log) expect(await removedSites(line.split(' ')[0]!)).toEqual([]);
+    expect(statuses.filter((s) => s === 'pushed').length).toBe(log.length - 1);
 
     expectNoSecret(first.stdout, first.stderr, ...results.flatMap((r) => [r.stdout, r.stderr]));
     for (const dir of [origin, ...dirs]) expectNoSecret(...workConfigs(dir));
@@ -87,7 +116,13 @@ describe('publishing over HTTP with basic auth', () => {
   });
 
   it('takes credentials out of a URL: they reach the server but neither .git/config nor the output', { timeout: 120_000 }, async () => {
-    const config = await configRepo(join(root, 'config-url'), sitesYaml([...base, { id: 'delta' }]));
+    // A forward commit on the chain published above.
+    const config = join(root, 'config-url');
+    await git(root, 'clone', '-q', origin, config);
+    await git(config, 'config', 'user.name', 'Ann Operator');
+    await git(config, 'config', 'user.email', 'ann@example.com');
+    const all = (await git(config, 'show', 'HEAD:sites.yaml')) + sitesYaml([{ id: 'delta' }]).replace('sites:\n', '\n');
+    await commitInputs(config, 'add delta', all);
     const withAuth = url.replace('http://', `http://${USER}:${TOKEN}@`);
     const r = await runCli(config, ['publish', '--repo', withAuth]);
     expect(r.code, r.stderr).toBe(0);

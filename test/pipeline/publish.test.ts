@@ -57,7 +57,7 @@ describe('publish (push mode, bare repo on disk)', () => {
     const message = await git(remote, 'log', '-1', '--format=%B', 'main');
     expect(message.split('\n')[0]).toBe('Aviary: add site delta; remove site charlie; promote site alpha to green');
     expect(message).toMatch(/site charlie \(torn down\)/);
-    expect(message.trimEnd().split('\n').pop()).toBe(`Aviary-Source: ${'c'.repeat(40)}`);
+    expect(message.trimEnd().split('\n').slice(-2)).toEqual([`Aviary-Source: ${'c'.repeat(40)}`, 'Aviary-Path: .']);
   });
 
   it('keeps --path in step with dist/ and leaves the rest of the repo (and dot files) alone', async () => {
@@ -125,35 +125,20 @@ const losingTo = (files: readonly ManifestFile[], push: () => void) => () => {
 describe('publish when another publisher lands first', () => {
   const base = sitesYaml(three);
 
-  it('replays only its own change on the new head: both changes land, history linear, nothing forced', async () => {
+  it('without an input commit to order by, a lost race is refused and the remote stays as the rival left it', async () => {
     const { root, remote, opts } = await setup();
     await publish(render(base, canaryYaml()), opts());
     const theirs = render(sitesYaml([...three, { id: 'delta' }]), canaryYaml());
     const ours = render(sitesYaml([three[0]!, three[1]!, { id: 'charlie', theme: 'kadence' }]), canaryYaml());
     const other = await rival(root, remote, theirs);
-    const result = await publish(losingTo(ours, other.push), opts());
-    expect(result).toMatchObject({ status: 'pushed', attempts: 2 });
-    const tree = await treeAt(remote, 'main');
-    expect(tree.get('sites/delta/delta.yaml')).toBe(asMap(theirs).get('sites/delta/delta.yaml'));
-    expect(tree.get('sites/charlie/charlie.yaml')).toBe(asMap(ours).get('sites/charlie/charlie.yaml'));
-    expect((await git(remote, 'log', '--format=%s', 'main')).trim().split('\n')).toEqual(['Aviary: update site charlie', 'rival', expect.stringMatching(/^Aviary: /)]);
-    expect((await git(remote, 'rev-list', '--min-parents=2', 'main')).trim()).toBe('');
-  });
-
-  it('stops on a real conflict and leaves the remote as the rival left it', async () => {
-    const { root, remote, opts } = await setup();
-    await publish(render(base, canaryYaml()), opts());
-    const theirs = render(sitesYaml([three[0]!, three[1]!, { id: 'charlie', theme: 'generatepress' }]), canaryYaml());
-    const ours = render(sitesYaml([three[0]!, three[1]!, { id: 'charlie', theme: 'kadence' }]), canaryYaml());
-    const other = await rival(root, remote, theirs);
     const error = await publish(losingTo(ours, other.push), opts()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RefusedError);
-    expect((error as Error).message).toMatch(/conflict: another publish changed sites\/charlie\/charlie\.yaml differently.*Nothing was pushed/s);
+    expect((error as Error).message).toMatch(/another publish landed on main while this one was running.*Nothing was pushed/s);
     expect((await git(remote, 'log', '-1', '--format=%s', 'main')).trim()).toBe('rival');
     expect(await treeAt(remote, 'main')).toEqual(asMap(theirs));
   });
 
-  it('re-applies all of dist/ when the winner published older inputs, and stands down when it published newer ones', async () => {
+  it('rebuilds on the new head when the winner published older inputs, and stands down when it published newer ones', async () => {
     const { root, remote, opts } = await setup();
     const config = await configRepo(join(root, 'config'), base);
     const c0 = (await git(config, 'rev-parse', 'HEAD')).trim();
@@ -170,13 +155,101 @@ describe('publish when another publisher lands first', () => {
     expect(newer).toMatchObject({ status: 'pushed', attempts: 2 });
     expect(await treeAt(remote, 'main')).toEqual(asMap(render(s2, canaryYaml())));
 
-    // A publish of c1 loses to a publish of c3, a descendant of c1: its inputs are out of date, it stands down.
+    // A publish of c3 loses to a publish of c4, a descendant of c3: its inputs are out of date by then, it stands down.
     const s3 = sitesYaml([three[0]!, three[1]!, { id: 'charlie', theme: 'generatepress' }, { id: 'delta' }, { id: 'echo' }]);
     const c3 = await commitInputs(config, 'add echo', s3);
-    const newest = await rival(root, remote, render(s3, canaryYaml()), c3);
-    const stale = await publish(losingTo(render(s1, canaryYaml()), newest.push), opts({ source: c1, configDir: config }));
+    const s4 = sitesYaml([three[0]!, three[1]!, { id: 'charlie', theme: 'generatepress' }, { id: 'delta' }, { id: 'echo' }, { id: 'foxtrot' }]);
+    const c4 = await commitInputs(config, 'add foxtrot', s4);
+    const newest = await rival(root, remote, render(s4, canaryYaml()), c4);
+    const stale = await publish(losingTo(render(s3, canaryYaml()), newest.push), opts({ source: c3, configDir: config }));
     expect(stale).toMatchObject({ status: 'superseded', attempts: 2 });
-    expect(await treeAt(remote, 'main')).toEqual(asMap(render(s3, canaryYaml())));
+    expect(await treeAt(remote, 'main')).toEqual(asMap(render(s4, canaryYaml())));
     expect((await git(remote, 'log', '-1', '--format=%s', 'main')).trim()).toBe('rival');
+  });
+});
+
+describe('deploys only move forward (checked on every attempt, before anything is written)', () => {
+  const base = sitesYaml(three);
+  const withDelta = sitesYaml([...three, { id: 'delta' }]);
+
+  it('a stale checkout (an ancestor of the deployed inputs) is superseded at once: nothing pushed', async () => {
+    const { root, remote, opts } = await setup();
+    const config = await configRepo(join(root, 'config'), base);
+    const c0 = (await git(config, 'rev-parse', 'HEAD')).trim();
+    const c1 = await commitInputs(config, 'add delta', withDelta);
+    expect((await publish(render(withDelta, canaryYaml()), opts({ source: c1, configDir: config }))).status).toBe('pushed');
+    const before = await head(remote);
+    const stale = await publish(render(base, canaryYaml()), opts({ source: c0, configDir: config }));
+    expect(stale).toMatchObject({ status: 'superseded', attempts: 1 });
+    expect(await head(remote)).toBe(before);
+    expect((await treeAt(remote, 'main')).has('sites/delta/delta.yaml')).toBe(true);
+  });
+
+  it('a diverged commit (a feature branch) is refused, naming both commits; the remote is untouched', async () => {
+    const { root, remote, opts } = await setup();
+    const config = await configRepo(join(root, 'config'), base);
+    const c1 = await commitInputs(config, 'add delta', withDelta);
+    await publish(render(withDelta, canaryYaml()), opts({ source: c1, configDir: config }));
+    await git(config, 'checkout', '-q', '-b', 'feature', 'HEAD~1');
+    const feature = await commitInputs(config, 'feature: add echo', sitesYaml([...three, { id: 'echo' }]));
+    const before = await head(remote);
+    const error = await publish(render(sitesYaml([...three, { id: 'echo' }]), canaryYaml()), opts({ source: feature, configDir: config })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RefusedError);
+    expect((error as Error).message).toContain(`last deployed from config commit ${c1.slice(0, 12)}, and neither contains the other`);
+    expect((error as Error).message).toContain(feature.slice(0, 12));
+    expect(await head(remote)).toBe(before);
+  });
+
+  it('a checkout that has not seen the deployed commit fetches it from the config remote before deciding', async () => {
+    const { root, remote, opts } = await setup();
+    const origin = await bareRepo(join(root, 'config.git'));
+    const dev = await configRepo(join(root, 'dev'), base);
+    await git(dev, 'push', '-q', origin, 'HEAD:main');
+    const ci = join(root, 'ci');
+    await git(root, 'clone', '-q', '--depth=1', origin, ci);
+    const old = (await git(ci, 'rev-parse', 'HEAD')).trim();
+    const newer = await commitInputs(dev, 'add delta', withDelta);
+    await git(dev, 'push', '-q', origin, 'HEAD:main');
+    await publish(render(withDelta, canaryYaml()), opts({ source: newer, configDir: dev }));
+    // The CI clone (shallow, made before `newer` existed) cannot see it until it fetches.
+    expect((await git(ci, 'cat-file', '-t', newer).catch(() => 'missing')).trim()).toBe('missing');
+    const result = await publish(render(base, canaryYaml()), opts({ source: old, configDir: ci }));
+    expect(result.status).toBe('superseded');
+    expect((await git(ci, 'cat-file', '-t', newer)).trim()).toBe('commit');
+  });
+
+  it('refuses when the deployed commit is nowhere to be found, even after fetching', async () => {
+    const { root, remote, opts } = await setup();
+    const elsewhere = await configRepo(join(root, 'elsewhere'), base);
+    const foreign = await commitInputs(elsewhere, 'add delta', withDelta);
+    await publish(render(withDelta, canaryYaml()), opts({ source: foreign, configDir: elsewhere }));
+    const config = await configRepo(join(root, 'config'), base);
+    const ours = (await git(config, 'rev-parse', 'HEAD')).trim();
+    const error = await publish(render(base, canaryYaml()), opts({ source: ours, configDir: config })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RefusedError);
+    expect((error as Error).message).toMatch(new RegExp(`${foreign.slice(0, 12)}, which is not in the config repository even after fetching`));
+    expect((await treeAt(remote, 'main')).has('sites/delta/delta.yaml')).toBe(true);
+  });
+
+  it('two fleets under two paths of one manifests repo each order by their own last deploy', async () => {
+    const { root, remote, opts } = await setup();
+    const a = await configRepo(join(root, 'fleet-a'), base);
+    const b = await configRepo(join(root, 'fleet-b'), sitesYaml([{ id: 'zulu' }]));
+    const a0 = (await git(a, 'rev-parse', 'HEAD')).trim();
+    const b0 = (await git(b, 'rev-parse', 'HEAD')).trim();
+    const forA = (source: string) => opts({ source, configDir: a, path: 'fleet-a' });
+    const forB = (source: string) => opts({ source, configDir: b, path: 'fleet-b' });
+    expect((await publish(render(base, canaryYaml()), forA(a0))).status).toBe('pushed');
+    expect((await publish(render(sitesYaml([{ id: 'zulu' }]), canaryYaml()), forB(b0))).status).toBe('pushed');
+    const a1 = await commitInputs(a, 'add delta', withDelta);
+    expect((await publish(render(withDelta, canaryYaml()), forA(a1))).status).toBe('pushed');
+    const b1 = await commitInputs(b, 'add yankee', sitesYaml([{ id: 'zulu' }, { id: 'yankee' }]));
+    expect((await publish(render(sitesYaml([{ id: 'zulu' }, { id: 'yankee' }]), canaryYaml()), forB(b1))).status).toBe('pushed');
+    // The head is fleet B's deploy; fleet A's last deploy (a1) is further down, and a0 is older than it.
+    expect((await publish(render(base, canaryYaml()), forA(a0))).status).toBe('superseded');
+    const tree = await treeAt(remote, 'main');
+    expect(tree.has('fleet-a/sites/delta/delta.yaml')).toBe(true);
+    expect(tree.has('fleet-b/sites/yankee/yankee.yaml')).toBe(true);
+    expect(await git(remote, 'log', '-1', '--format=%(trailers:key=Aviary-Path,valueonly)', 'main')).toContain('fleet-b');
   });
 });

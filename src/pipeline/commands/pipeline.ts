@@ -24,6 +24,7 @@ export interface PipelineFlags {
   readonly githubUrl: string;
   readonly githubRepo?: string;
   readonly source?: string;
+  readonly allowDirty?: boolean;
   readonly table?: string;
   readonly bucket?: string;
   readonly secretPrefix?: string;
@@ -51,6 +52,7 @@ export function register(program: Command): void {
     .addOption(new Option('--github-url <url>', 'GitHub API root (GitHub Enterprise: https://HOST/api/v3)').env('GITHUB_API_URL').default(DEFAULT_GITHUB_API))
     .addOption(new Option('--github-repo <owner/name>', 'the repository for pull requests (default: from the manifests repo URL)').env('AVIARY_GITHUB_REPO'))
     .addOption(new Option('--source <sha>', 'the input commit (default: HEAD of the config repo)'))
+    .addOption(new Option('--allow-dirty', 'deploy inputs that are not a commit of the config repo: nothing is recorded or torn down'))
     .option('--table <name>', 'DynamoDB registry table [env AVIARY_TABLE]')
     .option('--bucket <name>', "S3 bucket of the sites' files [env AVIARY_BUCKET]")
     .option('--secret-prefix <prefix>', "Secrets Manager name prefix [env AVIARY_SECRET_PREFIX] (default: canary.yaml's secrets.prefix)")
@@ -74,8 +76,8 @@ export function register(program: Command): void {
       const started = performance.now();
       const result = await runPipeline({
         inputs: { sites: g.sites, canary: g.canary, out: g.out },
-        configDir: process.cwd(),
         source: opts.source,
+        allowDirty: opts.allowDirty,
         manifests: {
           repo,
           branch: opts.branch,
@@ -115,7 +117,7 @@ export function register(program: Command): void {
 function summary(result: PipelineResult, ms: number): string {
   const p = result.publish;
   const lines = [
-    `Pipeline done for input commit ${result.source.slice(0, 12)} in ${(ms / 1000).toFixed(1)} s.`,
+    `Pipeline done for ${result.source ? `input commit ${result.source.slice(0, 12)}` : 'uncommitted inputs'} in ${(ms / 1000).toFixed(1)} s.`,
     `  provisioned: ${result.provisioned.join(', ') || 'none'}`,
     `  published:   ${p.status}${p.commit ? ` (manifests commit ${p.commit.slice(0, 12)})` : ''}${p.pullRequest ? ` ${p.pullRequest.url}` : ''}`,
     `  torn down:   ${result.tornDown.join(', ') || 'none'}`,

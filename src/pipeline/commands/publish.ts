@@ -7,7 +7,7 @@ import { RENDER_SALT } from '../version.js';
 import { UsageError } from '../errors.js';
 import { DEFAULT_GITHUB_API } from '../github.js';
 import { credentialsFrom } from '../git/credentials.js';
-import { authorOf, configRepo, inputCommit } from '../git/inputs.js';
+import { authorOf, resolveInputs } from '../git/inputs.js';
 import { mask } from '../git/mask.js';
 import { changesToward, diffFiles, normalisePrefix, readTree, trackedFiles } from '../git/sync.js';
 import { normaliseRemote, WorkDir } from '../git/workdir.js';
@@ -32,6 +32,7 @@ export interface PublishFlags extends RemoteOptions {
   githubUrl: string;
   githubRepo?: string;
   source?: string;
+  allowDirty?: boolean;
   json?: boolean;
 }
 
@@ -52,6 +53,7 @@ export function publishOptions(cmd: Command): Command {
     .addOption(new Option('--mode <mode>', 'push a commit, or open a pull request').choices(['push', 'pr']).default('push'))
     .addOption(new Option('--github-url <url>', 'GitHub API root (GitHub Enterprise: https://HOST/api/v3)').env('GITHUB_API_URL').default(DEFAULT_GITHUB_API))
     .addOption(new Option('--github-repo <owner/name>', 'the repository for pull requests (default: from --repo)'))
+    .addOption(new Option('--allow-dirty', 'publish inputs that are not a commit of the config repo: no input commit is recorded'))
     .addOption(new Option('--json', 'machine-readable output'));
 }
 
@@ -102,23 +104,12 @@ export function requireRepo(repo: string | undefined): string {
   return repo;
 }
 
-/** The full sha of the input commit: given, or HEAD of the config repo in the cwd. */
-async function resolveSource(given: string | undefined): Promise<string | undefined> {
-  if (!given) return inputCommit(process.cwd());
-  const full = await configRepo(process.cwd())
-    .raw(['rev-parse', '--verify', '-q', `${given}^{commit}`])
-    .then((s) => s.trim(), () => '');
-  if (full) return full;
-  if (/^[0-9a-f]{40}$/.test(given)) return given;
-  throw new UsageError(`--source ${given}: not a commit of the config repo here; pass the full 40-character sha`);
-}
-
 /** validate → synth (into --out) → commit → push or pull request. */
 export async function publishInputs(g: GlobalOptions, opts: PublishFlags, sourceRef: string | undefined): Promise<PublishResult> {
   const repo = requireRepo(opts.repo);
   const fleet = loadFleet(g.sites, g.canary);
-  const source = await resolveSource(sourceRef);
-  if (!source) note('note: the cwd is not a git repository and no --source was given; the commit will not name its input commit.');
+  const origin = await resolveInputs([g.sites, g.canary], { source: sourceRef, allowDirty: opts.allowDirty });
+  if (!origin.source) note('note: --allow-dirty: the inputs are not a commit of the config repo, so this deploy names no input commit.');
   return publish(
     (previous) => {
       const files = renderFleet(fleet, { previous, salt: RENDER_SALT });
@@ -132,9 +123,10 @@ export async function publishInputs(g: GlobalOptions, opts: PublishFlags, source
       mode: opts.mode,
       workRoot: opts.workDir,
       credentials: credentialsFrom({ token: opts.token }),
-      source,
-      configDir: process.cwd(),
-      author: source ? await authorOf(process.cwd(), source) : undefined,
+      source: origin.source,
+      base: origin.base,
+      configDir: origin.configDir,
+      author: origin.source && origin.configDir ? await authorOf(origin.configDir, origin.source) : undefined,
       github: { url: opts.githubUrl, repo: opts.githubRepo, token: process.env.GITHUB_TOKEN || undefined },
       log: note,
     },
@@ -149,7 +141,7 @@ export function report(result: PublishResult, opts: PublishFlags): void {
     case 'unchanged':
       return say(`Nothing to publish: ${opts.branch} of ${target} already holds these manifests. No commit was made.`);
     case 'superseded':
-      return say(`Nothing to publish: a publish from newer inputs already landed on ${opts.branch} of ${target}.`);
+      return say(`Nothing to publish: ${opts.branch} of ${target} already holds a deploy of newer inputs (deploys only move forward).`);
     case 'pushed':
       say(`Published ${result.commit?.slice(0, 12)} to ${opts.branch} of ${target}${retried}.`);
       return say(formatPlan(result.plan, 'text'));

@@ -28,7 +28,7 @@ function inputCommitOptions(cmd: Command): Command {
   describe('--mode', 'push the commit to the config repo and publish, or open a pull request in the config repo');
   describe('--github-repo', "the config repo on GitHub, for --mode pr (default: from its upstream's URL)");
   return cmd.addOption(
-    new Option('--no-push-config', 'leave the new config commit in this clone only (push it before the next pipeline run, or that run publishes the old inputs again)'),
+    new Option('--no-push-config', 'leave the new config commit in this clone only (push it before the next pipeline run, which otherwise refuses the remote inputs as diverged from this deploy)'),
   );
 }
 
@@ -77,7 +77,7 @@ async function land(kind: Kind, g: GlobalOptions, opts: InputCommitFlags, makeCo
     note(`Pushed it to ${upstream.branch} of ${upstream.url}${rebased}.`);
   } else {
     const why = opts.pushConfig ? 'the checked-out branch tracks no remote branch' : '--no-push-config';
-    note(`Not pushed (${why}): push it before the next pipeline run, or that run publishes the old inputs again.`);
+    note(`Not pushed (${why}): push it before the next pipeline run; until then a pipeline of the remote's inputs is refused as diverged from this deploy.`);
   }
   report(await publishInputs(g, opts, source), opts);
 }

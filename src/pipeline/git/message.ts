@@ -2,15 +2,20 @@ import { formatPlan, isEmptyPlan, planHeadline, type Plan, type SitePlan } from 
 
 /** The trailer that leads from a manifests commit back to the input commit it was made from. */
 export const SOURCE_TRAILER = 'Aviary-Source';
+/**
+ * The folder of the manifests repo the deploy wrote (`--path`), so that two
+ * fleets publishing under two paths of one repo each find their own last deploy.
+ */
+export const PATH_TRAILER = 'Aviary-Path';
 
 const SUBJECT_MAX = 72;
 const BODY_MAX_LINES = 200;
 
-/** A subject, a plan as body, and the trailers. */
-export function commitMessage(plan: Plan, source?: string): string {
+/** A subject, a plan as body, and the trailers (the input commit and the path, when the deploy has a source). */
+export function commitMessage(plan: Plan, source?: string, path = '.'): string {
   let body = formatPlan(plan, 'text').split('\n').slice(2);
   if (body.length > BODY_MAX_LINES) body = [...body.slice(0, BODY_MAX_LINES), `… and ${body.length - BODY_MAX_LINES} more lines (run aviary plan for all of it)`];
-  const trailers = source ? [`${SOURCE_TRAILER}: ${source}`] : [];
+  const trailers = source ? [`${SOURCE_TRAILER}: ${source}`, `${PATH_TRAILER}: ${path}`] : [];
   return [changeSubject(plan), '', planHeadline(plan), ...(body.length ? ['', ...body] : []), ...(trailers.length ? ['', ...trailers] : [])].join('\n') + '\n';
 }
 

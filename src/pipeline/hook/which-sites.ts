@@ -1,17 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { parseFleet } from '../../sites/load.js';
 import { Source } from '../../sites/source.js';
 import type { Fleet, Site } from '../../sites/types.js';
 import { OutsideSystemError, RefusedError } from '../errors.js';
-import { mask } from '../git/mask.js';
 import { SOURCE_TRAILER } from '../git/message.js';
-import type { GitCredentials } from '../git/credentials.js';
-import { explainGitFailure, gitIn } from '../git/run.js';
-
+import { gitIn } from '../git/run.js';
+import { lastDeployedSource } from '../last-deploy.js';
 
 /** What the hooks should do for a deploy: provision the new sites, tear down the removed ones. */
 export interface HookPlan {
@@ -57,6 +53,8 @@ export interface LastDeployOptions {
   readonly manifestsRepo: string;
   /** @default 'main' */
   readonly branch?: string;
+  /** The folder of the manifests repo the fleet publishes to. @default '.' */
+  readonly path?: string;
   /** The input files, in the config repository (the cwd's git repository). */
   readonly sitesPath: string;
   readonly canaryPath: string;
@@ -68,44 +66,9 @@ export interface LastDeployOptions {
  * sites.yaml is read at that commit. `undefined` when nothing was published yet.
  */
 export async function lastDeployedSites(opts: LastDeployOptions): Promise<readonly Site[] | undefined> {
-  const source = await lastDeployedSource(opts.manifestsRepo, opts.branch ?? 'main');
+  const source = await lastDeployedSource(opts.manifestsRepo, opts.branch ?? 'main', { path: opts.path });
   if (!source) return undefined;
   return sitesAt(source, opts.sitesPath, opts.canaryPath);
-}
-
-export interface DeployLookup {
-  /** Skip deploys of this config commit (a pipeline re-run looks past its own deploy). */
-  readonly exclude?: string;
-  /** Sent as an Authorization header, never in the URL. @default none (credentials in the URL, if any) */
-  readonly credentials?: GitCredentials;
-}
-
-/** The config commit named by the newest manifests commit with the trailer, or undefined. */
-export async function lastDeployedSource(manifestsRepo: string, branch: string, lookup: DeployLookup = {}): Promise<string | undefined> {
-  const dir = await mkdtemp(join(tmpdir(), 'aviary-manifests-'));
-  try {
-    const git = gitIn(dir, lookup.credentials);
-    await git.init();
-    const shown = redactUrl(manifestsRepo);
-    try {
-      const heads = await git.listRemote(['--heads', manifestsRepo, `refs/heads/${branch}`]);
-      if (heads.trim() === '') return undefined; // an empty repository or a branch not yet created: never published
-      // Commits only: the trailer is in the message, so no file contents are needed.
-      await git.raw(['fetch', '--quiet', '--no-tags', '--filter=blob:none', manifestsRepo, `refs/heads/${branch}`]);
-    } catch (error) {
-      const message = explainGitFailure(mask(redactUrl((error as Error).message)));
-      throw new OutsideSystemError('git', `read branch ${branch} of the manifests repository ${shown}`, new Error(message));
-    }
-    // One record per commit, newest first; a commit with the trailer twice counts by its last one.
-    const log = await git.raw(['log', `--format=%x01%(trailers:key=${SOURCE_TRAILER},valueonly,separator=%x20)`, 'FETCH_HEAD']);
-    for (const record of log.split('\x01')) {
-      const sha = record.trim().split(/\s+/).pop();
-      if (sha && sha !== lookup.exclude) return sha;
-    }
-    return undefined;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 }
 
 /** Reads and validates sites.yaml (and canary.yaml) as they were at `sha` in the config repository. */
@@ -143,9 +106,4 @@ async function hasCommit(git: SimpleGit, sha: string): Promise<boolean> {
     .raw(['cat-file', '-e', `${sha}^{commit}`])
     .then(() => true)
     .catch(() => false);
-}
-
-/** Credentials in a remote URL must not reach a message. */
-export function redactUrl(text: string): string {
-  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]+:)[^@\s]+@/gi, '$1***@').replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^:/@\s]+@/gi, '$1***@');
 }
