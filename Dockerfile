@@ -1,5 +1,6 @@
-# The Drone plugin (and a plain container for any CI): Node 20 + git, with
-# `aviary ci` as the entrypoint, which reads the step's PLUGIN_* settings.
+# The Drone plugin (and a plain container for any CI): Node 20, git and the MariaDB
+# client (mariadb-dump takes a torn-down site's final backup), with `aviary ci` as
+# the entrypoint, which reads the step's PLUGIN_* settings.
 #   docker build -t registry.example.com/aviary:0.1.0 .
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
@@ -11,7 +12,7 @@ RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends git ca-certificates openssh-client \
+ && apt-get install -y --no-install-recommends git ca-certificates openssh-client mariadb-client \
  && rm -rf /var/lib/apt/lists/* \
  # CI workspaces are often owned by another user than the container's.
  && git config --system --add safe.directory '*'

@@ -67,6 +67,7 @@ export const CI_SETTINGS: readonly SettingSpec[] = [
   { name: 'confirm', target: { flag: '--confirm' }, commands: PIPELINE, integer: true, help: 'the exact number of removed sites, to tear down more than the threshold' },
   { name: 'threshold', target: { flag: '--threshold' }, commands: PIPELINE, integer: true, help: 'how many sites may be torn down without confirm (default 1)' },
   { name: 'recovery_days', target: { flag: '--recovery-days' }, commands: PIPELINE, integer: true, help: 'Secrets Manager recovery window, 7 to 30 (default 7)' },
+  { name: 'teardown_grace', target: { flag: '--teardown-grace' }, commands: PIPELINE, help: 'how long a removed site keeps its data before its final backup and teardown (default 1h; 0: at once)' },
   { name: 'retries', target: { flag: '--retries' }, commands: PIPELINE, integer: true, help: 'retries of a failing AWS or MySQL call (default 4)' },
   { name: 'concurrency', target: { flag: '--concurrency' }, commands: PIPELINE, integer: true, help: 'sites provisioned or torn down at once (default 8)' },
   { name: 'aws_region', target: { env: 'AWS_REGION' }, commands: PIPELINE, help: 'AWS region' },

@@ -2,6 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { formatProblem, InvalidInputError } from '../sites/problems.js';
 import { exitCodeOf, OutsideSystemError, RefusedError, UsageError } from './errors.js';
+import { maskStream, registerEnvironmentSecrets } from './git/mask.js';
 
 interface CommandGroup {
   /** The top-level commands the module registers. */
@@ -61,6 +62,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+// One mask for everything printed, whoever prints it: Aviary's messages, a stack trace, a library's debug log.
+registerEnvironmentSecrets(process.env);
+maskStream(process.stdout);
+maskStream(process.stderr);
 main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
 });

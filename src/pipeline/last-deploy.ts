@@ -33,14 +33,14 @@ export async function lastDeployedSource(manifestsRepo: string, branch: string, 
   try {
     const git = gitIn(dir, lookup.credentials);
     await git.init();
-    const shown = redactUrl(manifestsRepo);
+    const shown = mask(manifestsRepo);
     try {
       const heads = await git.listRemote(['--heads', manifestsRepo, `refs/heads/${branch}`]);
       if (heads.trim() === '') return undefined; // an empty repository or a branch not yet created: never published
       // Commits only: the trailer is in the message, so no file contents are needed.
       await git.raw(['fetch', '--quiet', '--no-tags', '--filter=blob:none', manifestsRepo, `refs/heads/${branch}`]);
     } catch (error) {
-      const message = explainGitFailure(mask(redactUrl((error as Error).message)));
+      const message = explainGitFailure(mask((error as Error).message));
       throw new OutsideSystemError('git', `read branch ${branch} of the manifests repository ${shown}`, new Error(message));
     }
     // One record per commit, newest first; a commit with a trailer twice counts by its last one.
@@ -66,10 +66,4 @@ function samePrefix(trailer: string, prefix: string): boolean {
   } catch {
     return false;
   }
-}
-
-
-/** Credentials in a remote URL must not reach a message. */
-export function redactUrl(text: string): string {
-  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]+:)[^@\s]+@/gi, '$1***@').replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^:/@\s]+@/gi, '$1***@');
 }

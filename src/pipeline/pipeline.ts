@@ -10,18 +10,20 @@ import { normaliseRemote, WorkDir } from './git/workdir.js';
 import { awsClients, type AwsClients } from './hook/aws.js';
 import { resolveHookConfig, type HookConfig, type HookFlags } from './hook/config.js';
 import { hookContext, withReports, type HookContext, type StepReport } from './hook/context.js';
+import { missingParts, takeInventory } from './hook/inventory.js';
 import { eachSite } from './hook/each-site.js';
 import { provisionSite } from './hook/provision.js';
 import { Redactor } from './hook/redact.js';
 import { ConcurrentHookError } from './hook/registry.js';
 import type { RetryPolicy } from './hook/retry.js';
-import { checkRecoveryDays, checkTeardownAllowed, teardownSite } from './hook/teardown.js';
+import { checkRecoveryDays, checkTeardownAllowed } from './hook/teardown.js';
 import { hookPlan, sitesAt } from './hook/which-sites.js';
 import { lastDeployedSource } from './last-deploy.js';
 import { silentProgress, type Progress, type StageProgress } from './progress.js';
 import { publish, type PublishMode, type PublishResult } from './publish.js';
 import { planOf } from './plan.js';
 import { synth } from './synth.js';
+import { runTeardowns, type TeardownOutcome } from './teardowns.js';
 import { plural } from './words.js';
 import { readIfExists } from './files.js';
 
@@ -60,6 +62,8 @@ export interface PipelineOptions {
     readonly flags: HookFlags;
     readonly retry: RetryPolicy;
     readonly recoveryDays: number;
+    /** How long a removed site keeps its data before its final backup and teardown. @default 0 */
+    readonly graceMs?: number;
     /** How many sites may be torn down without `confirm`. */
     readonly threshold: number;
     readonly confirm?: number;
@@ -79,7 +83,10 @@ export interface PipelineResult {
   readonly previousSource?: string;
   readonly provisioned: readonly string[];
   readonly publish: PublishResult;
+  /** Sites whose final backup was taken and whose data was removed in this run. */
   readonly tornDown: readonly string[];
+  /** Sites marked for teardown whose grace period is not over yet. */
+  readonly terminating: readonly { readonly id: string; readonly due: string }[];
   /** Sites removed from the inputs whose teardown did not run in this pipeline, and why. */
   readonly teardownSkipped?: { readonly ids: readonly string[]; readonly reason: string };
 }
@@ -99,7 +106,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       return loaded;
     });
 
-    const { origin, order, previousSource, changes, config } = await stage(progress, 'changes', 'since the last deploy', async (s) => {
+    const { origin, order, previousSource, changes, ctx } = await stage(progress, 'changes', 'since the last deploy', async (s) => {
       const origin = await resolveInputs([inputs.sites, inputs.canary], { source: options.source, allowDirty: options.allowDirty });
       if (origin.source) s.note(`input commit ${short(origin.source)}`);
       else s.note('--allow-dirty: the inputs are not a commit of the config repo; this deploy names no input commit and tears nothing down');
@@ -121,25 +128,31 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       // Before anything changes: a bad edit of sites.yaml must not even publish the removal of many sites.
       checkTeardownAllowed(changes.teardown, hook.threshold, hook.confirm);
       checkRecoveryDays(hook.recoveryDays);
-      const needsHook = changes.provision.length > 0 || (changes.teardown.length > 0 && manifests.mode === 'push');
-      const config = needsHook ? await resolveConfig(options, fleet, clients(), redactor) : undefined;
+      // The AWS side converges every run: any declared site the registry does not hold as ready is provisioned.
+      const config = await resolveConfig(options, fleet, clients(), redactor);
+      const ctx = hookContext({ config, aws: clients(), redactor, retry: hook.retry });
+      const inventory = await takeInventory(ctx);
+      const missing = new Map(fleet.sites.map((site) => [site.id, missingParts(ctx, site.id, inventory)]));
+      const provision = fleet.sites.filter((site) => missing.get(site.id)!.length > 0);
+      // Sites the registry knows but that are not whole: say what is missing, whatever the last deploy says.
+      const converging = provision.filter((site) => inventory.registry.has(site.id));
+      if (converging.length > 0) s.note(`incomplete, provisioned again: ${converging.map((x) => `${x.id} (${missing.get(x.id)!.join(', ')})`).join('; ')}`);
       s.done();
-      return { origin, order, previousSource: previous, changes, config };
+      return { origin, order, previousSource: previous, changes: { ...changes, provision }, ctx };
     });
     const source = origin.source ?? '';
 
     if (order === 'superseded') {
       for (const name of ['provision', 'synth', 'publish', 'teardown'] as const) progress.stage(name).skip('a deploy of newer inputs already landed');
-      return { source, provisioned: [], publish: { status: 'superseded', plan: planOf([]), branch: manifests.branch, attempts: 0 }, tornDown: [] };
+      return { source, provisioned: [], publish: { status: 'superseded', plan: planOf([]), branch: manifests.branch, attempts: 0 }, tornDown: [], terminating: [] };
     }
 
-    const provisioned = await stage(progress, 'provision', plural(changes.provision.length, 'new site'), async (s) => {
+    const provisioned = await stage(progress, 'provision', plural(changes.provision.length, 'site'), async (s) => {
       if (changes.provision.length === 0) {
-        s.skip('no new sites');
+        s.skip('every declared site is ready');
         return [];
       }
-      const ctx = hookContext({ config: config!, aws: clients(), redactor, retry: hook.retry });
-      await eachSite(changes.provision, (site) => provisionWithRerun(ctx, site), { concurrency: hook.concurrency, onSite: siteLine(s, changes.provision.length) });
+      await eachSite(changes.provision, (site) => provisionWithRerun(ctx!, site), { concurrency: hook.concurrency, onSite: siteLine(s, changes.provision.length) });
       s.done(`${plural(changes.provision.length, 'site')} ready.`);
       return changes.provision.map((x) => x.id);
     });
@@ -174,34 +187,39 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       return result;
     });
 
-    const teardown = await stage(progress, 'teardown', plural(changes.teardown.length, 'removed site'), async (s) => {
-      if (changes.teardown.length === 0) {
-        s.skip('no removed sites');
-        return { tornDown: [] };
+    const teardown = await stage(progress, 'teardown', plural(changes.teardown.length, 'removed site'), async (s): Promise<TeardownOutcome> => {
+      const none: TeardownOutcome = { tornDown: [], terminating: [] };
+      if (!origin.source || !origin.configDir) {
+        s.skip('--allow-dirty: nothing is torn down');
+        return none;
       }
       if (published.status === 'superseded') {
         s.skip('a deploy of newer inputs landed while this one ran: it decides what is removed');
-        return { tornDown: [] };
+        return none;
       }
       if (manifests.mode === 'pr') {
+        if (changes.teardown.length === 0) {
+          s.skip('no removed sites');
+          return none;
+        }
         const reason =
           `pull request mode: the manifests of ${changes.teardown.join(', ')} stay on ${manifests.branch} until the pull request merges. ` +
           `After it merges and Argo CD has pruned them, run: aviary hook teardown ${changes.teardown.join(' ')}` +
           `${changes.teardown.length > hook.threshold ? ` --confirm ${changes.teardown.length}` : ''}`;
         s.skip(reason);
-        return { tornDown: [], skipped: { ids: changes.teardown, reason } };
+        return { ...none, skipped: { ids: changes.teardown, reason } };
       }
-      // Only sites whose manifests are really gone from the branch: a newer deploy may have declared one again.
-      const remaining = await sitesStillPublished(manifests, changes.teardown);
-      const ids = changes.teardown.filter((id) => !remaining.includes(id));
-      if (remaining.length > 0) s.note(`still published on ${manifests.branch}, left alone: ${remaining.join(', ')}`);
-      const ctx = hookContext({ config: config!, aws: clients(), redactor, retry: hook.retry });
-      await eachSite(ids, (id) => withReports(ctx, (c) => teardownSite(c, id, hook.recoveryDays)), { concurrency: hook.concurrency, onSite: siteLine(s, ids.length) });
-      s.done(ids.length ? `${plural(ids.length, 'site')} torn down.` : undefined);
-      return {
-        tornDown: ids,
-        ...(remaining.length ? { skipped: { ids: remaining, reason: `still published on ${manifests.branch}` } } : {}),
-      };
+      const result = await runTeardowns(ctx!, {
+        removed: changes.teardown,
+        gate: { declared: new Set(fleet.sites.map((x) => x.id)), configDir: origin.configDir, sitesPath: inputs.sites, manifests },
+        graceMs: hook.graceMs ?? 0,
+        recoveryDays: hook.recoveryDays,
+        concurrency: hook.concurrency,
+        progress: s,
+      });
+      if (result.tornDown.length === 0 && result.terminating.length === 0 && !result.skipped) s.skip('nothing removed, nothing due');
+      else s.done(result.tornDown.length ? `${plural(result.tornDown.length, 'site')} torn down (final backups in s3://${ctx!.config.bucket}/backups/).` : undefined);
+      return result;
     });
 
     return {
@@ -210,6 +228,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       provisioned,
       publish: published,
       tornDown: teardown.tornDown,
+      terminating: teardown.terminating,
       ...(teardown.skipped ? { teardownSkipped: teardown.skipped } : {}),
     };
   } finally {
@@ -285,19 +304,6 @@ async function resolveConfig(options: PipelineOptions, fleet: Fleet, aws: AwsCli
 function lastDeploy(manifests: PipelineOptions['manifests'], exclude?: string): Promise<string | undefined> {
   const remote = normaliseRemote(manifests.repo, manifests.credentials);
   return lastDeployedSource(remote.url, manifests.branch, { exclude, path: manifests.path, credentials: remote.credentials });
-}
-
-/** Which of `ids` still have files under sites/<id>/ on the manifests branch. */
-async function sitesStillPublished(manifests: PipelineOptions['manifests'], ids: readonly string[]): Promise<string[]> {
-  if (ids.length === 0) return [];
-  const work = await WorkDir.open(manifests.workRoot, normaliseRemote(manifests.repo, manifests.credentials));
-  const head = await work.fetch(manifests.branch);
-  if (!head) return [];
-  const prefix = normalisePrefix(manifests.path);
-  const dirOf = (id: string) => (prefix === '.' ? `sites/${id}/` : `${prefix}/sites/${id}/`);
-  const listed = await work.git.raw(['ls-tree', '-r', '--name-only', head, '--', ...ids.map(dirOf)]);
-  const present = new Set(listed.split('\n').filter(Boolean));
-  return ids.filter((id) => [...present].some((path) => path.startsWith(dirOf(id))));
 }
 
 function publishSummary(result: PublishResult): string {

@@ -34,8 +34,8 @@ const DURATION = /^([0-9]+(s|m|h))+$/;
 /** A Kubernetes qualified name (label and annotation keys): an optional DNS-subdomain prefix and `/`, then the name. */
 const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-/** Control characters: a title or a URL is one line of text. */
-const CONTROL = /\p{Cc}/u;
+/** Control characters and Unicode line breaks: a title is one line of text. */
+const CONTROL = /[\p{Cc}\u2028\u2029]/u;
 /** Annotation values may be multi-line (e.g. nginx snippets), but hold no other control character. */
 const CONTROL_BUT_NEWLINE_TAB = /(?![\n\t])\p{Cc}/u;
 const WHITESPACE_OR_CONTROL = /[\s\p{Cc}]/u;
@@ -76,7 +76,7 @@ const siteSchema = z.strictObject({
   id,
   name: str('the site title')
     .min(1, { error: 'must not be empty' })
-    .max(MAX_TITLE_LENGTH, { error: `is longer than ${MAX_TITLE_LENGTH} characters\nhint: shorten the site title` })
+    .max(MAX_TITLE_LENGTH, { error: `is longer than ${MAX_TITLE_LENGTH} characters\nhint: shorten the site title (it is stored in the site registry and passed to the install Job)` })
     .refine((s) => !CONTROL.test(s), { error: 'holds a line break or another control character\nhint: a site title is one line of text' }),
   theme: str('a theme slug')
     .regex(/^[a-z0-9][a-z0-9_-]*$/, {

@@ -145,6 +145,8 @@ export class Source {
       }
       // The same string the plain data would use: `1` and "1" are one key there.
       const name = key === null || key.value === null ? '' : String(key.value);
+      // Plain objects and zod treat this key specially (zod drops it silently); no input has it.
+      if (name === '__proto__') problems.push(this.nodeProblem(key as Node, 'the key "__proto__" is not allowed', 'remove it'));
       const entry = seen.get(name);
       if (entry === undefined) seen.set(name, { first: key as Node, count: 1 });
       else (entry.repeat ??= key as Node, entry.count++);

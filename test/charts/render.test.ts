@@ -1,7 +1,8 @@
 // Reuse of site files from a previous output, and the stamp that says who rendered it.
+import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { renderFleet, type ManifestFile } from '../../src/charts/render.js';
-import { exampleFleet } from './fixtures.js';
+import { buildFleet, canaryDoc, exampleFleet, siteEntry } from './fixtures.js';
 
 const asMap = (files: readonly ManifestFile[]) => new Map(files.map((f) => [f.path, f.content]));
 /** Every site file replaced by its header and a body no render would produce: only reuse can keep it. */
@@ -35,5 +36,45 @@ describe('renderFleet with a previous output', () => {
     const again = asMap(renderFleet(fleet, { salt: 's', previous: (p) => previous.get(p) }));
     expect(again.get('sites/rrr/rrr.yaml')).toContain('kind: Ingress');
     expect(again.get('sites/north-trail/north-trail.yaml')).toMatch(/\nkind: Marker\n$/);
+  });
+});
+
+describe('renderFleet: valid inputs that look like other types in YAML 1.1', () => {
+  // Go reads the manifests with YAML 1.1 rules (sigs.k8s.io/yaml → go-yaml), where
+  // `yes`, `off`, `017` or `1:20` are not strings: each file must read back as the
+  // objects it was written from under both YAML versions.
+  it('every file reads back as its objects under YAML 1.1 and 1.2', () => {
+    const fleet = buildFleet(
+      [
+        siteEntry('y', { name: 'yes', theme: 'on', hostnames: ['y.example.com'] }),
+        siteEntry('017', { name: '0o17', theme: '1_000', hostnames: ['017.example.com'], service: 'green' }),
+        siteEntry('no', { name: '1:20', theme: '0b101', hostnames: ['no.example.com'], ingress: 'green' }),
+        siteEntry('off', { name: '2001-12-14', theme: 'y', hostnames: ['off.example.com'] }),
+        siteEntry('null', { name: '~', theme: 'n', hostnames: ['null.example.com'] }),
+        siteEntry('t', { name: '.inf', hostnames: ['t.example.com'] }),
+      ],
+      canaryDoc({
+        namespace: 'off',
+        previewDomain: 'on.example.com',
+        ingress: {
+          className: 'no',
+          tlsClusterIssuer: 'y',
+          annotations: { 'example.com/a': 'off', b: '0o17', c: '1:20', d: '~', e: '.inf', f: '2001-12-14', g: 'y', h: '1_000', i: '0b101', j: '017' },
+        },
+        secrets: { prefix: '017', store: { name: 'on' } },
+        argocd: { targetRevision: '1_000', project: 'yes', path: '0b101/2001-12-14', namespace: 'n' },
+      }),
+    );
+    const files = renderFleet(fleet);
+    expect(files.length).toBeGreaterThan(6);
+    for (const file of files) {
+      for (const version of ['1.1', '1.2'] as const) {
+        const docs = parseAllDocuments(file.content, { version }).map((doc) => {
+          expect(doc.errors.concat(doc.warnings).map((e) => e.message), `${file.path} under YAML ${version}`).toEqual([]);
+          return doc.toJS();
+        });
+        expect(docs, `${file.path} under YAML ${version}`).toEqual(JSON.parse(JSON.stringify(file.objects)));
+      }
+    }
   });
 });

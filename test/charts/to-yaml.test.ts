@@ -184,6 +184,72 @@ describe('toYaml: what Go YAML parsers (kubectl, Argo CD) also accept', () => {
   });
 });
 
+describe('toYaml: YAML 1.1 special forms, as Go reads them (sigs.k8s.io/yaml → go-yaml)', () => {
+  // go-yaml's resolver (resolve.go) turns a plain scalar into something other
+  // than a string only if it is one of these words, or starts with one of
+  // `+-.0123456789~` (numbers, dates, .inf/.nan, sexagesimal), or is empty.
+  const GO_RESOLVE_MAP = new Set([
+    'y', 'Y', 'yes', 'Yes', 'YES', 'true', 'True', 'TRUE', 'on', 'On', 'ON',
+    'n', 'N', 'no', 'No', 'NO', 'false', 'False', 'FALSE', 'off', 'Off', 'OFF',
+    '', '~', 'null', 'Null', 'NULL', '.nan', '.NaN', '.NAN', '.inf', '.Inf', '.INF', '+.inf', '+.Inf', '+.INF', '-.inf', '-.Inf', '-.INF', '<<',
+  ]);
+  const goMayResolve = (plain: string) => plain === '' || GO_RESOLVE_MAP.has(plain) || '+-.0123456789~'.includes(plain[0]);
+
+  /** Strings that YAML 1.1 (or 1.2) reads as another type when written plain. */
+  const YAML_11_FORMS = [
+    ...GO_RESOLVE_MAP,
+    // integers: octal (1.1 and 1.2 spellings), binary, hex, underscores, sexagesimal, signs
+    '017', '0o17', '0b101', '-0b101', '0x1F', '1_000', '+1_000', '1:20', '190:20:30', '-1:20', '+12', '-0',
+    // floats: exponents, underscores, sexagesimal, leading or trailing dot
+    '1e3', '1.5e-3', '1_000.5', '1:20.5', '.5', '5.', '-.5',
+    // timestamps
+    '2001-12-14', '2001-12-14t21:59:43.10-05:00', '2001-12-14 21:59:43.10 -5', '2001-12-15T02:59:43.1Z',
+    // value key (1.1 `=`) and merge key
+    '=', '<<',
+  ];
+
+  it.each(YAML_11_FORMS.map((s) => [JSON.stringify(s), s]))('%s is double-quoted as value, key and document, and reads back the same in YAML 1.1 and 1.2', (_, s) => {
+    expect(toYaml([{ v: s }])).toBe(`v: ${JSON.stringify(s)}\n`);
+    expect(toYaml([{ [s]: 1 }])).toBe(`${JSON.stringify(s)}: 1\n`);
+    expect(toYaml([s])).toBe(`${JSON.stringify(s)}\n`);
+    expectRoundTrip([{ v: s }, { [s]: 'k' }, [s], s]);
+  });
+
+  it('every string written plain is one go-yaml keeps a string (tricky, special and 3,000 random strings)', () => {
+    const random = mulberry32(0x90);
+    const strings = [...TRICKY, ...YAML_11_FORMS, ...Array.from({ length: 3000 }, () => randomString(random))];
+    const plain = strings.filter((s) => toYaml([s]) === `${s}\n`);
+    expect(plain.length).toBeGreaterThan(20);
+    for (const s of plain) expect(goMayResolve(s), JSON.stringify(s)).toBe(false);
+  });
+
+  // go-yaml's reader refuses U+FFFE and U+FFFF anywhere in the stream ("control characters are not allowed").
+  it.each([
+    ['U+FFFE', '\ufffe'],
+    ['U+FFFF', '\uffff'],
+  ])('never writes a raw %s', (_, ch) => {
+    const text = toYaml([{ [`k${ch}`]: `x${ch}y` }]);
+    expect(text).not.toContain(ch);
+    for (const version of VERSIONS) expect(readBack(text, version)).toEqual([{ [`k${ch}`]: `x${ch}y` }]);
+  });
+
+  // JSON.stringify would write a lone surrogate as \udXXX, which go-yaml refuses, and UTF-8 cannot hold it:
+  // the inputs refuse such strings, and the writer refuses to emit one rather than write a broken manifest.
+  it.each([
+    ['a lone high surrogate as a value', { a: 'x\ud800y' }],
+    ['a lone low surrogate as a value', { a: '\udc00' }],
+    ['a high surrogate at the end', { a: 'x\ud83d' }],
+    ['one in a key', { 'k\udfff': 'v' }],
+    ['one in a list', { a: ['ok', '\ud800'] }],
+  ])('refuses %s', (_, doc) => {
+    expect(() => toYaml([doc])).toThrow(/cannot write a lone surrogate to a manifest/);
+  });
+
+  it('writes a character beyond U+FFFF (a valid surrogate pair) as itself', () => {
+    expect(toYaml([{ a: 'x\ud83d\ude00' }])).toBe('a: "x😀"\n');
+  });
+});
+
 /** A small seeded PRNG (mulberry32): the same seed gives the same values on every run. */
 function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
@@ -227,7 +293,8 @@ function randomJson(random: () => number, depth: number): unknown {
     const out: Record<string, unknown> = {};
     const size = Math.floor(random() * 5);
     for (let i = 0; i < size; i++) {
-      const key = randomString(random).slice(0, 12);
+      // Cut by code points: half of a surrogate pair is no string a manifest can hold (toYaml refuses it).
+      const key = Array.from(randomString(random)).slice(0, 12).join('');
       if (key !== '__proto__') out[key] = randomJson(random, depth + 1);
     }
     return out;

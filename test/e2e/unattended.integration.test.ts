@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../src/pipeline/hook/aws.js';
-import { clients, freshStore, uniq } from '../pipeline/hook/support.js';
+import { cliEnv, clients, freshStore, uniq } from '../pipeline/hook/support.js';
 import { awsSide, CLI, ConfigForge, droneEnv, git, hasSiteFiles, runStep, sitesYaml, tempDir, type Fleet, type SiteSpec, type StepResult } from './support.js';
 
 let aws: AwsClients;
@@ -36,9 +36,9 @@ function expectOk(r: StepResult): void {
 }
 
 /** `aviary ARGS` in `cwd` as a person runs it. */
-function cli(cwd: string, args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(cwd: string, args: readonly string[], extra: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { cwd, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' } }, (error, stdout, stderr) =>
+    execFile(process.execPath, [CLI, ...args], { cwd, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...extra } }, (error, stdout, stderr) =>
       done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
     );
   });
@@ -128,7 +128,7 @@ describe('unattended CI never moves a deploy backwards', () => {
     expect(hasSiteFiles(manifests, h)).toBe(true);
 
     // --allow-dirty publishes the edit without naming a commit, and the pipeline under it tears nothing down.
-    const allowed = await cli(fresh, ['pipeline', '--manifests-repo', manifests, '--allow-dirty', '--table', fleet.table]);
+    const allowed = await cli(fresh, ['pipeline', '--manifests-repo', manifests, '--allow-dirty', '--teardown-grace', '0'], cliEnv(fleet));
     expect(allowed.code, allowed.stderr).toBe(0);
     expect(allowed.stdout).toMatch(/--allow-dirty: the inputs are not a commit of the config repo/);
     expect(git(manifests, 'log', '-1', '--format=%B', 'main')).not.toContain('Aviary-Source');

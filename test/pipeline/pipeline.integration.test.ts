@@ -2,13 +2,14 @@
 // MariaDB: it stops at the first failing stage, names it, exits with the
 // status of the underlying failure, and a re-run after a failure in any stage
 // converges. Settings come from flags and from the environment.
-import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../src/pipeline/hook/aws.js';
 import { startGitHubServer, type GitHubServer } from '../support/github-server.js';
 import { awsSide, ConfigForge, git, hasSiteFiles, registryStatus, sitesYaml, tempDir, type SiteSpec } from '../e2e/support.js';
-import { cliEnv, clients, freshStore, runCli, uniq, type CliResult } from './hook/support.js';
+import { adminSql, cliEnv, clients, freshStore, mariadb, runCli, uniq, type CliResult } from './hook/support.js';
 
 let aws: AwsClients;
 let store: { table: string; bucket: string };
@@ -19,7 +20,16 @@ beforeAll(async () => {
 });
 afterAll(() => aws?.destroy());
 
-const BAD_MYSQL = 'mysql://admin:wrong-password-xyz@127.0.0.1:1';
+/** An administrator who may look but not create: the inventory (changes stage) works, provisioning a new site does not. */
+async function readOnlyMysql(): Promise<string> {
+  const db = mariadb();
+  const user = `ro_${uniq('').replace(/-/g, '')}`;
+  await adminSql(async (c) => {
+    await c.query('CREATE USER ?@? IDENTIFIED BY ?', [user, '%', 'wrong-password-xyz']);
+    await c.query('GRANT SELECT ON *.* TO ?@?', [user, '%']);
+  });
+  return `mysql://${user}:wrong-password-xyz@${db.host}:${db.port}`;
+}
 
 function world(sites: SiteSpec[]) {
   const forge = new ConfigForge(sites);
@@ -29,11 +39,19 @@ function world(sites: SiteSpec[]) {
   const commit = (next: SiteSpec[]) => {
     writeFileSync(join(forge.dev, 'sites.yaml'), sitesYaml(next));
     git(forge.dev, 'commit', '-q', '-am', 'change the fleet');
+    git(forge.dev, 'push', '-q', 'origin', 'main');
     return git(forge.dev, 'rev-parse', 'HEAD');
   };
   const pipeline = (args: string[] = [], env: Record<string, string> = {}): Promise<CliResult> =>
     runCli(['pipeline', ...args], { cwd: forge.dev, env: { ...cliEnv(store), AVIARY_MANIFESTS_REPO: bare, ...env } });
   return { forge, bare, commit, pipeline };
+}
+
+/** A PATH with git and nothing else: the MariaDB client tools (mariadb-dump, mysqldump) are not found. */
+function pathWithout(tool: string): string {
+  const dir = tempDir(`aviary-path-without-${tool}-`);
+  symlinkSync(execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim(), join(dir, 'git'));
+  return dir;
 }
 
 function ok(r: CliResult): CliResult {
@@ -89,9 +107,9 @@ describe('aviary pipeline', () => {
     const w = world([{ id: a }, { id: b }]);
     ok(await w.pipeline());
 
-    // provision: MySQL unreachable → exit 3, stage named, nothing published.
+    // provision: MySQL refuses to create the database → exit 3, stage named, nothing published.
     w.commit([{ id: a }, { id: b }, { id: c }]);
-    const p1 = await w.pipeline([], { AVIARY_MYSQL_URL: BAD_MYSQL });
+    const p1 = await w.pipeline([], { AVIARY_MYSQL_URL: await readOnlyMysql() });
     expect(p1.code).toBe(3);
     expect(p1.stderr).toMatch(/error: pipeline stage "provision" failed .*MySQL: site c-\w+: database wp_c_\w+ failed/);
     expect(p1.stderr).not.toContain('wrong-password-xyz');
@@ -106,26 +124,28 @@ describe('aviary pipeline', () => {
     const p2 = await w.pipeline();
     expect(p2.code).toBe(3);
     expect(p2.stderr).toMatch(/error: pipeline stage "publish" failed .*git: pushing to main of/);
-    expect(p2.stdout).toMatch(/==> provision \(1 new site\)\n {4}\[1\/1\] c-\w+: 8 steps: /);
+    expect(p2.stdout).toMatch(/==> provision \(1 site\)\n {4}\[1\/1\] c-\w+: 8 steps: /);
     expect(p2.stdout).not.toContain('==> teardown');
     expect(await registryStatus(aws, store.table, c)).toBe('ready');
     expect(hasSiteFiles(w.bare, c)).toBe(false);
 
     rmSync(hook);
     const p3 = ok(await w.pipeline());
-    expect(p3.stdout).toMatch(/\[1\/1\] c-\w+: 8 steps: 8 unchanged/); // the re-run provisioned nothing twice
+    expect(p3.stdout).toContain('every declared site is ready'); // the re-run provisioned nothing twice
+    expect(p3.stdout).not.toMatch(/\[1\/1\] c-/);
     expect(hasSiteFiles(w.bare, c)).toBe(true);
 
-    // teardown: MySQL unreachable after the manifests are gone → exit 3 at teardown.
+    // teardown: no MariaDB client on the runner → exit 3 at teardown, after the manifests are gone. No dump, no drop.
     w.commit([{ id: a }, { id: c }]);
-    const t1 = await w.pipeline([], { AVIARY_MYSQL_URL: BAD_MYSQL });
+    const t1 = await w.pipeline(['--teardown-grace', '0'], { PATH: pathWithout('mariadb-dump') });
     expect(t1.code).toBe(3);
     expect(t1.stderr).toContain('error: pipeline stage "teardown" failed');
+    expect(t1.stderr).toContain('mariadb-client');
     expect(hasSiteFiles(w.bare, b)).toBe(false);
-    expect(await registryStatus(aws, store.table, b)).toBe('terminating');
+    expect(await awsSide(aws, store, b)).toMatchObject({ registry: 'terminating', database: true, dbSecret: 'present' });
 
     // The re-run still knows b was removed (the newest deploy is its own, so it looks past it).
-    const t2 = ok(await w.pipeline());
+    const t2 = ok(await w.pipeline(['--teardown-grace', '0']));
     expect(t2.stdout).toContain('Nothing to publish');
     expect(t2.stdout).toMatch(new RegExp(`torn down: +${b}`));
     expect(await awsSide(aws, store, b)).toMatchObject({ registry: 'terminated', database: false, user: false, s3: [] });
@@ -144,7 +164,7 @@ describe('aviary pipeline', () => {
     expect(refused.stderr).toContain('--confirm 2');
     expect(hasSiteFiles(w.bare, b)).toBe(true);
 
-    const done = ok(await w.pipeline(['--confirm', '2', '--json']));
+    const done = ok(await w.pipeline(['--confirm', '2', '--json', '--teardown-grace', '0']));
     const result = JSON.parse(done.stdout);
     expect(result).toMatchObject({ tornDown: [b, c], provisioned: [], publish: { status: 'pushed' } });
     expect(done.stderr).toContain('==> teardown (2 removed sites)'); // progress goes to stderr with --json

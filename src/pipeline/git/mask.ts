@@ -17,8 +17,56 @@ export function registerSecret(value: string | undefined, username?: string): vo
   for (const form of forms) secrets.add(form);
 }
 
+/**
+ * Credentials written into a URL: the password of `scheme://user:password@`,
+ * and the lone userinfo of `http(s)://token@` (the way tokens are usually
+ * put in git URLs). `ssh://git@host` keeps its user, which is no secret.
+ */
+export function maskUrlCredentials(text: string): string {
+  return text
+    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]+:)[^@\s]+@/gi, '$1***@')
+    .replace(/(\bhttps?:\/\/)[^:/@\s]+@/gi, '$1***@');
+}
+
+/**
+ * Secrets the environment hands this process, registered before anything
+ * runs so that even output Aviary does not write itself (a library's
+ * `DEBUG=…` log) is masked.
+ */
+export function registerEnvironmentSecrets(env: NodeJS.ProcessEnv): void {
+  registerSecret(env.AVIARY_GIT_TOKEN, env.AVIARY_GIT_USERNAME || 'x-access-token');
+  for (const key of ['GITHUB_TOKEN', 'PLUGIN_TOKEN', 'INPUT_TOKEN']) registerSecret(env[key]);
+  // Real AWS keys are long; short stand-ins (a local emulator's "test") would mask ordinary words.
+  for (const key of ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']) if ((env[key]?.length ?? 0) >= 16) registerSecret(env[key]);
+  for (const key of ['AVIARY_MYSQL_URL', 'PLUGIN_MYSQL_URL', 'INPUT_MYSQL_URL', 'INPUT_MYSQL-URL']) {
+    const password = /^[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:([^@\s]+)@/i.exec(env[key] ?? '')?.[1];
+    registerSecret(password);
+    registerSecret(password && decodeURIComponentSafe(password));
+  }
+}
+
+function decodeURIComponentSafe(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * Everything this process writes to `stream` goes through `mask()`
+ * (installed once by the CLI's main). GitHub's `::add-mask::` lines are the
+ * one exception: they hand a secret to the runner so that it hides it.
+ */
+export function maskStream(stream: NodeJS.WriteStream): void {
+  const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
+  const clean = (text: string) => text.split('\n').map((line) => (line.startsWith('::add-mask::') ? line : mask(line))).join('\n');
+  stream.write = ((chunk: unknown, ...rest: unknown[]) =>
+    write(typeof chunk === 'string' ? clean(chunk) : chunk instanceof Uint8Array ? clean(Buffer.from(chunk).toString('utf8')) : chunk, ...rest)) as typeof stream.write;
+}
+
 export function mask(text: string): string {
-  let out = text;
+  let out = maskUrlCredentials(text);
   // Longest first, so a value containing another is replaced whole.
   for (const secret of [...secrets].sort((a, b) => b.length - a.length)) out = out.split(secret).join('***');
   return out;

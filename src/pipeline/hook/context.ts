@@ -1,9 +1,10 @@
 import { siteNames, type SiteNames } from '../../sites/names.js';
 import type { AwsClients } from './aws.js';
 import type { HookConfig } from './config.js';
+import { SiteBackups } from './backup.js';
 import { SiteDatabase } from './database.js';
 import { Redactor } from './redact.js';
-import { Registry, type Outcome } from './registry.js';
+import { Registry, type Outcome, type RegistryItem } from './registry.js';
 import { outside, type OutsideSystem, type RetryPolicy } from './retry.js';
 import { SiteSecrets } from './secrets.js';
 import { SiteStorage } from './storage.js';
@@ -23,6 +24,8 @@ export interface HookContext {
   readonly secrets: SiteSecrets;
   readonly database: SiteDatabase;
   readonly storage: SiteStorage;
+  /** Final backups of torn-down sites, and restores from them. */
+  readonly backups: SiteBackups;
   readonly redactor: Redactor;
   readonly retry: RetryPolicy;
   /** Called (and awaited) after each step: the CLI prints it; tests use it to break things between steps. */
@@ -42,6 +45,7 @@ export function hookContext(opts: {
     secrets: new SiteSecrets(opts.aws.secrets, opts.redactor),
     database: new SiteDatabase(opts.config.mysql),
     storage: new SiteStorage(opts.aws.s3, opts.config.bucket),
+    backups: new SiteBackups(opts.aws.s3, opts.config.bucket, opts.config.mysql, opts.redactor),
     redactor: opts.redactor,
     retry: opts.retry,
     onStep: opts.onStep ?? (() => undefined),
@@ -76,4 +80,9 @@ export async function withReports(ctx: HookContext, work: (ctx: HookContext) => 
   const reports: StepReport[] = [];
   await work({ ...ctx, onStep: (r) => (reports.push(r), ctx.onStep(r)) });
   return reports;
+}
+
+/** The whole registry in one paginated scan, with the retries of any other step. */
+export function scanRegistry(ctx: HookContext): Promise<RegistryItem[]> {
+  return outside('AWS DynamoDB', `scan the registry ${ctx.config.table}`, () => ctx.registry.scan(), ctx.retry, ctx.redactor);
 }

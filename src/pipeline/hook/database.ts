@@ -86,6 +86,20 @@ export class SiteDatabase {
     });
   }
 
+  async databaseExists(database: string): Promise<boolean> {
+    checkName(database);
+    return this.withAdmin((c) => exists(c, 'SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [database]));
+  }
+
+  /** Every database and tenant user named like a site's (`wp_…`), in two queries for the whole fleet. */
+  async inventory(): Promise<{ databases: Set<string>; users: Set<string> }> {
+    return this.withAdmin(async (c) => {
+      const [dbs] = await c.query<RowDataPacket[]>("SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'wp\\_%'");
+      const [users] = await c.query<RowDataPacket[]>("SELECT User AS name FROM mysql.user WHERE User LIKE 'wp\\_%' AND Host = ?", [TENANT_HOST]);
+      return { databases: new Set(dbs.map((r) => String(r.name))), users: new Set(users.map((r) => String(r.name))) };
+    });
+  }
+
   /** Whether `user` exists on the server (for tests and dry runs). */
   async userExists(user: string): Promise<boolean> {
     return this.withAdmin((c) => exists(c, 'SELECT 1 FROM mysql.user WHERE User = ? AND Host = ?', [user, TENANT_HOST]));
@@ -127,6 +141,7 @@ async function exists(c: Connection, sql: string, params: unknown[]): Promise<bo
   return rows.length > 0;
 }
 
-function checkName(name: string): void {
+/** Throws unless `name` is a database or user name Aviary derives; such names are spliced into SQL, and passed to the MariaDB tools as arguments. */
+export function checkName(name: string): void {
   if (!SAFE_NAME.test(name)) throw new Error(`refusing to use "${name}" as a MySQL name: expected wp_ followed by lowercase letters, digits and _`);
 }

@@ -1,13 +1,19 @@
 import {
   ConditionalCheckFailedException,
   GetItemCommand,
+  paginateScan,
   PutItemCommand,
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import type { Site } from '../../sites/types.js';
+import { RefusedError } from '../errors.js';
 
-/** provisioning → ready while a site is set up; terminating → terminated while it is torn down. */
+/**
+ * provisioning → ready while a site is set up. A removed site is marked
+ * terminating (nothing deleted yet); after the grace period its final backup
+ * is taken and its data removed, and it ends terminated.
+ */
 export type SiteStatus = 'provisioning' | 'ready' | 'terminating' | 'terminated';
 
 /** One site's record in the registry table, which the fleet and operators read. */
@@ -22,6 +28,12 @@ export interface RegistryItem {
   /** ISO 8601 timestamps. */
   readonly createdAt: string;
   readonly updatedAt: string;
+  /** When a run found the site removed everywhere and marked it; its data goes after the grace period. */
+  readonly terminatingSince?: string;
+  /** The stamp of the site's final backup (see backup.ts), chosen once so a re-run completes the same backup. */
+  readonly backup?: string;
+  /** Provisioning this site restores it from this backup (a site declared again within the recovery window). */
+  readonly restoreFrom?: string;
   readonly terminatedAt?: string;
 }
 
@@ -45,42 +57,88 @@ export class Registry {
     return out.Item ? fromItem(out.Item) : undefined;
   }
 
-  /** Records the site as being provisioned, or refreshes its fields; leaves a matching item alone. */
-  async beginProvision(site: Site): Promise<Outcome> {
+  /** Every item, in one paginated scan: what the pipeline converges against. */
+  async scan(): Promise<RegistryItem[]> {
+    const items: RegistryItem[] = [];
+    for await (const page of paginateScan({ client: this.client }, { TableName: this.table, ConsistentRead: true })) {
+      for (const item of page.Items ?? []) items.push(fromItem(item));
+    }
+    return items;
+  }
+
+  /**
+   * Records the site as being provisioned, or refreshes its fields; leaves a
+   * matching item alone. A site coming back after its final backup was taken
+   * is to be restored from that backup (`restoreFrom`), also on a re-run.
+   */
+  async beginProvision(site: Site): Promise<{ outcome: Outcome; restoreFrom?: string }> {
     const seen = await this.get(site.id);
     const fields = siteFields(site);
-    if (seen && (seen.status === 'ready' || seen.status === 'provisioning') && sameFields(seen, fields)) return 'unchanged';
+    if (seen && seen.status === 'ready' && sameFields(seen, fields)) return { outcome: 'unchanged' };
+    const restoreFrom = seen?.restoreFrom ?? (seen?.status === 'terminating' || seen?.status === 'terminated' ? seen.backup : undefined);
+    if (seen && seen.status === 'provisioning' && sameFields(seen, fields)) return { outcome: 'unchanged', restoreFrom };
     const at = this.now().toISOString();
-    const alive = seen && seen.status !== 'terminated';
+    const keep = seen && (seen.status !== 'terminated' || restoreFrom);
     // A ready site whose fields changed stays ready; anything else (new, being or already torn down) starts over.
     const status: SiteStatus = seen?.status === 'ready' ? 'ready' : 'provisioning';
-    await this.write({ id: site.id, ...fields, status, createdAt: alive ? seen.createdAt : at, updatedAt: at }, seen);
-    return seen ? 'updated' : 'created';
+    await this.write({ id: site.id, ...fields, status, createdAt: keep ? seen.createdAt : at, updatedAt: at, ...(restoreFrom ? { restoreFrom } : {}) }, seen);
+    return { outcome: seen ? (restoreFrom ? 'restored' : 'updated') : 'created', restoreFrom };
   }
 
   async markReady(id: string): Promise<Outcome> {
     const seen = await this.get(id);
     if (!seen) throw new Error(`registry item ${id} disappeared during provisioning; run the hook again`);
     if (seen.status === 'ready') return 'unchanged';
-    await this.write({ ...seen, status: 'ready', updatedAt: this.now().toISOString() }, seen);
+    const { restoreFrom: _done, ...rest } = seen;
+    await this.write({ ...rest, status: 'ready', updatedAt: this.now().toISOString() }, seen);
     return 'updated';
   }
 
-  /** Marks the site as being torn down; a site the registry never knew stays unknown. */
-  async beginTeardown(id: string): Promise<Outcome> {
+  /**
+   * Phase one of a teardown: the site is marked, nothing is deleted. A site
+   * the registry does not know gets an item too, so whatever of it exists is
+   * still found and removed when its time comes.
+   */
+  async markTerminating(id: string): Promise<Outcome> {
     const seen = await this.get(id);
-    if (!seen) return 'absent';
-    if (seen.status === 'terminating' || seen.status === 'terminated') return 'unchanged';
-    await this.write({ ...seen, status: 'terminating', updatedAt: this.now().toISOString() }, seen);
-    return 'updated';
+    if (seen && (seen.status === 'terminating' || seen.status === 'terminated')) return 'unchanged';
+    const at = this.now().toISOString();
+    await this.write({ ...(seen ?? { id, createdAt: at }), status: 'terminating', updatedAt: at, terminatingSince: at }, seen);
+    return seen ? 'updated' : 'created';
   }
 
+  /** The stamp of the site's final backup: the one already chosen, or `stamp`, recorded before anything is deleted. */
+  async beginBackup(id: string, stamp: string): Promise<{ outcome: Outcome; stamp: string }> {
+    const seen = await this.get(id);
+    if (seen?.backup) return { outcome: 'unchanged', stamp: seen.backup };
+    // Only a marked site (or one a finished teardown left behind) may lose its data.
+    if (!seen || (seen.status !== 'terminating' && seen.status !== 'terminated')) {
+      throw new Error(`site ${id} is not marked terminating in the registry; run the teardown again`);
+    }
+    await this.write({ ...seen, backup: stamp, updatedAt: this.now().toISOString() }, seen);
+    return { outcome: 'updated', stamp };
+  }
+
+  /** A terminated site keeps `backup`, so a later re-add restores from it. */
   async markTerminated(id: string): Promise<Outcome> {
     const seen = await this.get(id);
     if (!seen) return 'absent';
     if (seen.status === 'terminated') return 'unchanged';
     const at = this.now().toISOString();
     await this.write({ ...seen, status: 'terminated', updatedAt: at, terminatedAt: at }, seen);
+    return 'updated';
+  }
+
+  /** Points a declared site at a backup to restore from, for `aviary hook restore`. */
+  async requestRestore(id: string, stamp: string): Promise<Outcome> {
+    const seen = await this.get(id);
+    if (seen?.status === 'ready') throw new RefusedError(`site ${id} is live (registry status ready): a restore would overwrite its data`);
+    if (seen?.status === 'terminating' && !seen.backup) {
+      throw new RefusedError(`site ${id} is marked for teardown but nothing of it was deleted yet: declare it in sites.yaml again and the next run keeps its data`);
+    }
+    const at = this.now().toISOString();
+    if (seen?.restoreFrom === stamp) return 'unchanged';
+    await this.write({ ...(seen ?? { id, createdAt: at }), status: seen?.status ?? 'provisioning', updatedAt: at, restoreFrom: stamp }, seen);
     return 'updated';
   }
 
@@ -134,6 +192,9 @@ function fromItem(item: Record<string, AttributeValue>): RegistryItem {
     status: (s('status') ?? 'provisioning') as SiteStatus,
     createdAt: s('createdAt') ?? '',
     updatedAt: s('updatedAt') ?? '',
+    terminatingSince: s('terminatingSince'),
+    backup: s('backup'),
+    restoreFrom: s('restoreFrom'),
     terminatedAt: s('terminatedAt'),
   };
 }

@@ -1,5 +1,5 @@
 import pRetry, { AbortError } from 'p-retry';
-import { OutsideSystemError } from '../errors.js';
+import { OutsideSystemError, RefusedError } from '../errors.js';
 import type { Redactor } from './redact.js';
 
 /** How hard to try an outside system before giving up (exit 3). */
@@ -40,6 +40,8 @@ export async function outside<T>(
       { retries: policy.retries, minTimeout: policy.minTimeoutMs, maxTimeout: policy.maxTimeoutMs, randomize: true },
     );
   } catch (error) {
+    // A refusal is Aviary's own decision, not a failure of the system it was talking to.
+    if (error instanceof RefusedError) throw error;
     throw new OutsideSystemError(system, step, error);
   }
 }

@@ -4,6 +4,7 @@ import {
   DeleteSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
+  paginateListSecrets,
   PutSecretValueCommand,
   RestoreSecretCommand,
   type SecretsManagerClient,
@@ -62,6 +63,14 @@ export class SiteSecrets {
       password: old?.password || generatePassword(),
     }));
     return { outcome, value: value as unknown as AdminSecret };
+  }
+
+  /** The names of every live secret under `prefix/` (scheduled deletions excluded), in one paginated listing. */
+  async names(prefix: string): Promise<Set<string>> {
+    const names = new Set<string>();
+    const pages = paginateListSecrets({ client: this.client, pageSize: 100 }, { Filters: [{ Key: 'name', Values: [`${prefix}/`] }], MaxResults: 100 });
+    for await (const page of pages) for (const secret of page.SecretList ?? []) if (secret.Name && !secret.DeletedDate) names.add(secret.Name);
+    return names;
   }
 
   /** Schedules deletion with a recovery window; a secret already scheduled or gone is left alone. */

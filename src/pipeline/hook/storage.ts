@@ -26,6 +26,14 @@ export class SiteStorage {
     return 'created';
   }
 
+  /** The site folders under `root` (e.g. `sites/` → `sites/shop/`) that hold any object, in one paginated listing. */
+  async folders(root: string): Promise<Set<string>> {
+    const folders = new Set<string>();
+    const pages = paginateListObjectsV2({ client: this.s3, pageSize: BATCH }, { Bucket: this.bucket, Prefix: root, Delimiter: '/', MaxKeys: BATCH });
+    for await (const page of pages) for (const p of page.CommonPrefixes ?? []) if (p.Prefix) folders.add(p.Prefix);
+    return folders;
+  }
+
   /**
    * Deletes every object under the prefix, a page (1,000 keys) at a time, and
    * returns how many it deleted. S3's continuation token names the last key

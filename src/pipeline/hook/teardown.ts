@@ -1,7 +1,10 @@
+import ms from 'ms';
+import type { SiteNames } from '../../sites/names.js';
 import { RefusedError, UsageError } from '../errors.js';
+import { backupPrefix, backupStamp, BACKUPS_PREFIX } from './backup.js';
 import { namesFor, step, withReports, type HookContext, type StepReport } from './context.js';
 import { eachSite, type EachSiteOptions } from './each-site.js';
-import type { SiteNames } from '../../sites/names.js';
+import type { RegistryItem } from './registry.js';
 
 /** How many sites one teardown may remove without `--confirm`. */
 export const DEFAULT_TEARDOWN_THRESHOLD = 1;
@@ -31,44 +34,95 @@ export function checkRecoveryDays(days: number): number {
   return days;
 }
 
+/** How long a removed site keeps its data before the final backup and teardown. */
+export const DEFAULT_TEARDOWN_GRACE = '1h';
+
+/** `--teardown-grace 1h` → milliseconds; `0` tears down in the run that removes the site. */
+export function parseGrace(text: string): number {
+  const value = /^\d+$/.test(text.trim()) ? Number(text) * 1000 : ms(text.trim() as ms.StringValue);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new UsageError(`--teardown-grace must be a duration such as 0, 90s, 30m, 1h or 2d, not "${text}"`);
+  }
+  return value;
+}
+
+/** The sites marked terminating whose grace period is over at `now`. */
+export function dueTeardowns(items: readonly RegistryItem[], now: Date, graceMs: number): RegistryItem[] {
+  return items.filter((i) => i.status === 'terminating' && Date.parse(i.terminatingSince ?? i.updatedAt) + graceMs <= now.getTime());
+}
+
 /** What a teardown would do, for `--dry-run`: names only, nothing is contacted. */
 export function teardownPlanText(ids: readonly string[], names: (id: string) => SiteNames, where: { table?: string; bucket?: string; recoveryDays: number }): string {
   if (ids.length === 0) return 'Nothing to tear down.';
   const lines = [`Would tear down ${ids.length} site(s):`];
   for (const id of ids) {
     const n = names(id);
+    const backup = `s3://${where.bucket ?? '<bucket>'}/${BACKUPS_PREFIX}${id}/<time>/`;
     lines.push(
       `  ${id}`,
-      `    registry item ${id}${where.table ? ` in ${where.table}` : ''}: status terminating, then terminated`,
+      `    registry item ${id}${where.table ? ` in ${where.table}` : ''}: terminating, then (after the grace period) terminated`,
+      `    MySQL: drop user ${n.databaseUser}; dump database ${n.database} to ${backup}database.sql.gz, then drop it`,
+      `    S3: move every object under s3://${where.bucket ?? '<bucket>'}/${n.s3Prefix} to ${backup}files/`,
       `    secrets ${n.dbSecretId}, ${n.adminSecretId}: delete with a ${where.recoveryDays}-day recovery window`,
-      `    MySQL: drop user ${n.databaseUser}, drop database ${n.database}`,
-      `    S3: delete every object under s3://${where.bucket ?? '<bucket>'}/${n.s3Prefix}`,
     );
   }
   return lines.join('\n');
 }
 
+/** Phase one: the site is marked terminating in the registry; nothing is deleted. */
+export async function markForTeardown(ctx: HookContext, id: string): Promise<void> {
+  await step(ctx, id, 'AWS DynamoDB', `registry item in ${ctx.config.table}: terminating`, () => ctx.registry.markTerminating(id));
+}
+
 /**
- * Removes a site's data. The registry says "terminating" first and
- * "terminated" last, so an interrupted teardown is visible and a re-run
- * finishes it; each step skips what is already gone.
+ * Phase two, after the grace period: a final backup, then the site's data
+ * goes. The user goes first so nothing writes after the dump; the database
+ * is dropped only once its dump is in S3 (no dump, no drop); files are moved
+ * into the backup, not deleted; secrets get a recovery window. The backup
+ * stamp is recorded before anything is deleted, so a re-run after a failure
+ * at any step completes the same backup.
  */
-export async function teardownSite(ctx: HookContext, id: string, recoveryDays: number): Promise<void> {
+export async function completeTeardown(ctx: HookContext, id: string, recoveryDays: number, now: Date = new Date()): Promise<void> {
   const names = namesFor(ctx, id);
   const { config } = ctx;
-  await step(ctx, id, 'AWS DynamoDB', `registry item in ${config.table}: terminating`, () => ctx.registry.beginTeardown(id));
-  for (const secret of [names.dbSecretId, names.adminSecretId]) {
-    await step(ctx, id, 'AWS Secrets Manager', `delete secret ${secret} (${recoveryDays}-day recovery window)`, () =>
-      ctx.secrets.delete(secret, recoveryDays),
-    );
-  }
+  const { stamp } = await step(ctx, id, 'AWS DynamoDB', 'registry: final backup', () => ctx.registry.beginBackup(id, backupStamp(now)));
+  const at = `s3://${config.bucket}/${backupPrefix(id, stamp)}`;
   await step(ctx, id, 'MySQL', `drop user ${names.databaseUser}`, () => ctx.database.dropUser(names.databaseUser));
-  await step(ctx, id, 'MySQL', `drop database ${names.database}`, () => ctx.database.dropDatabase(names.database));
-  await step(ctx, id, 'AWS S3', `delete objects under s3://${config.bucket}/${names.s3Prefix}`, () => ctx.storage.emptyPrefix(names.s3Prefix));
+  await step(ctx, id, 'MySQL', `dump database ${names.database} to ${at}`, () => ctx.backups.dumpDatabase(id, names.database, stamp));
+  await step(ctx, id, 'MySQL', `drop database ${names.database}`, async () => {
+    if ((await ctx.database.databaseExists(names.database)) && !(await ctx.backups.hasDump(id, stamp))) {
+      throw new Error(`no dump of ${names.database} at ${at}: the database is kept; run the teardown again`);
+    }
+    return ctx.database.dropDatabase(names.database);
+  });
+  await step(ctx, id, 'AWS S3', `move objects under s3://${config.bucket}/${names.s3Prefix} to ${at}files/`, () =>
+    ctx.backups.moveToBackup(id, names.s3Prefix, stamp),
+  );
+  for (const secret of [names.dbSecretId, names.adminSecretId]) {
+    await step(ctx, id, 'AWS Secrets Manager', `delete secret ${secret} (${recoveryDays}-day recovery window)`, () => ctx.secrets.delete(secret, recoveryDays));
+  }
   await step(ctx, id, 'AWS DynamoDB', 'registry status terminated', () => ctx.registry.markTerminated(id));
 }
 
-/** Tears sites down side by side (see eachSite); a failing site does not stop the others. */
+/** Marks sites side by side (see eachSite). */
+export function markSites(ctx: HookContext, ids: readonly string[], options?: EachSiteOptions): Promise<StepReport[]> {
+  return eachSite(ids, (id) => withReports(ctx, (c) => markForTeardown(c, id)), options);
+}
+
+/** Completes teardowns side by side (see eachSite); a failing site does not stop the others. */
+export function completeTeardowns(ctx: HookContext, ids: readonly string[], recoveryDays: number, options?: EachSiteOptions): Promise<StepReport[]> {
+  return eachSite(ids, (id) => withReports(ctx, (c) => completeTeardown(c, id, recoveryDays)), options);
+}
+
+/** Both phases at once (a grace period of 0): for tests and `--teardown-grace 0`. */
 export function teardownSites(ctx: HookContext, ids: readonly string[], recoveryDays: number, options?: EachSiteOptions): Promise<StepReport[]> {
-  return eachSite(ids, (id) => withReports(ctx, (c) => teardownSite(c, id, recoveryDays)), options);
+  return eachSite(
+    ids,
+    (id) =>
+      withReports(ctx, async (c) => {
+        await markForTeardown(c, id);
+        await completeTeardown(c, id, recoveryDays);
+      }),
+    options,
+  );
 }

@@ -7,7 +7,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../../src/pipeline/hook/aws.js';
-import { commitFiles, initRepo, manifestsRepo } from './git-fixtures.js';
+import { commitFiles, git, initRepo, manifestsRepo } from './git-fixtures.js';
 import { canaryYaml, cliEnv, clients, fleetDir, freshStore, mariadb, runCli, sitesYaml, uniq, type CliResult } from './support.js';
 
 let aws: AwsClients;
@@ -49,9 +49,13 @@ describe('aviary hook (CLI)', () => {
     const { dir } = fleetDir([]);
     const first = await cli(['hook', 'init', '--json'], dir, cliEnv(own));
     expect(first.code).toBe(0);
-    expect(JSON.parse(first.stdout)).toEqual({ table: { name: own.table, outcome: 'created' }, bucket: { name: own.bucket, outcome: 'created' } });
+    expect(JSON.parse(first.stdout)).toEqual({
+      table: { name: own.table, outcome: 'created' },
+      bucket: { name: own.bucket, outcome: 'created' },
+      backupExpiry: { days: 7, outcome: 'created' },
+    });
     const second = await cli(['hook', 'init'], dir, cliEnv(own));
-    expect(second.stdout).toBe(`table ${own.table}: unchanged\nbucket ${own.bucket}: unchanged\n`);
+    expect(second.stdout).toBe(`table ${own.table}: unchanged\nbucket ${own.bucket}: unchanged\nbackups expire after 7 days: unchanged\n`);
   });
 
   it('with no ids, provisions the sites new since the last deploy and tears down the ones removed', async () => {
@@ -76,7 +80,14 @@ describe('aviary hook (CLI)', () => {
     expect(JSON.parse(second.stdout).provisioned).toEqual([c]);
     expect(await status(c)).toBe('ready');
 
-    const down = await run('teardown');
+    // Teardown trusts no working tree: the removal must be committed (HEAD is all this remote-less repo has).
+    const uncommitted = await run('teardown', '--teardown-grace', '0');
+    expect(uncommitted.code).toBe(0);
+    expect(uncommitted.stdout).toContain(`left alone, still live: ${b} (declared in sites.yaml at HEAD`);
+    expect(await status(b)).toBe('ready');
+    git(config, 'commit', '-q', '-am', 'remove b, add c');
+
+    const down = await run('teardown', '--teardown-grace', '0');
     expect(down.code).toBe(0);
     expect(down.stdout).toContain(`Tore down 1 site(s): ${b}`);
     expect(await status(b)).toBe('terminated');
@@ -87,11 +98,14 @@ describe('aviary hook (CLI)', () => {
 
   it('refuses an unconfirmed mass teardown and deletes nothing; --dry-run prints the plan; --confirm N proceeds', async () => {
     const ids = [uniq('m1-'), uniq('m2-')];
-    const fleet = fleetDir(ids.map((id) => ({ id })));
+    const config = initRepo();
+    const fleet = { dir: config, sites: `${config}/sites.yaml` };
+    commitFiles(config, { 'sites.yaml': sitesYaml(ids.map((id) => ({ id }))), 'canary.yaml': canaryYaml() });
+    const manifests = manifestsRepo();
     expect((await cli(['hook', 'provision', ...ids], fleet.dir)).code).toBe(0);
     for (const id of ids) await remember(id);
     await aws.s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: `sites/${ids[0]}/upload.jpg`, Body: 'x' }));
-    writeFileSync(fleet.sites, sitesYaml([]));
+    commitFiles(config, { 'sites.yaml': sitesYaml([]) }, 'remove both');
 
     const refused = await cli(['hook', 'teardown', ...ids], fleet.dir);
     expect(refused.code).toBe(1);
@@ -113,8 +127,8 @@ describe('aviary hook (CLI)', () => {
       expect((await aws.secrets.send(new DescribeSecretCommand({ SecretId: `aviary/sites/${id}/db` }))).DeletedDate).toBeUndefined();
     }
 
-    const done = await cli(['hook', 'teardown', ...ids, '--confirm', '2', '--recovery-days', '30'], fleet.dir);
-    expect(done.code).toBe(0);
+    const done = await cli(['hook', 'teardown', ...ids, '--confirm', '2', '--recovery-days', '30', '--teardown-grace', '0', '--manifests-repo', manifests.bare], fleet.dir);
+    expect(done.code, done.stderr).toBe(0);
     for (const id of ids) expect(await status(id)).toBe('terminated');
   });
 
@@ -171,6 +185,20 @@ describe('aviary hook (CLI)', () => {
     const down = await cli(['hook', 'provision', id], fleet.dir, { ...cliEnv(store, 'http://127.0.0.1:9') });
     expect(down.code).toBe(3);
     expect(down.stderr).toMatch(new RegExp(`^error: AWS DynamoDB: site ${id}: registry item in ${store.table} failed`, 'm'));
+  });
+
+  it('masks credentials in a URL and in a library\'s debug log (DEBUG=simple-git)', async () => {
+    const token = 'ghp_urlToken-in-manifests-repo-42';
+    secretsSeen.add(token);
+    const config = initRepo();
+    commitFiles(config, { 'sites.yaml': sitesYaml([]), 'canary.yaml': canaryYaml() });
+    const r = await cli(['hook', 'teardown', uniq('gone-'), '--manifests-repo', `http://bot:${token}@127.0.0.1:9/m.git`, '--teardown-grace', '0'], config, {
+      ...cliEnv(store),
+      DEBUG: 'simple-git,simple-git:*',
+    });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('simple-git'); // the debug log did run
+    expect(`${r.stdout}${r.stderr}`).not.toContain(token);
   });
 
   it('never prints a password or secret value', () => {

@@ -83,6 +83,9 @@ async function expectTornDown(id: string): Promise<void> {
   }));
   expect(left).toEqual({ users: 0, dbs: 0 });
   expect((await aws.s3.send(new ListObjectsV2Command({ Bucket: store.bucket, Prefix: `sites/${id}/` }))).KeyCount).toBe(0);
+  // The final backup holds the dump and the moved marker: nothing was lost on the way.
+  const backup = (await aws.s3.send(new ListObjectsV2Command({ Bucket: store.bucket, Prefix: `backups/${id}/` }))).Contents?.map((o) => o.Key!.split('/').slice(3).join('/'));
+  expect(backup?.sort()).toEqual(['database.sql.gz', 'files/.keep']);
 }
 
 /** Counts the requests (or commands) a clean run sends through `proxy`. */
@@ -139,7 +142,7 @@ describe('provision converges after a failure at any request', () => {
 
 describe('teardown converges after a failure at any request', () => {
   for (const [name, proxy] of [['AWS', () => awsProxy], ['MySQL', () => sqlProxy]] as const) {
-    it(`${name}: each request failing in turn, before and after the server acted`, async () => {
+    it(`${name}: each request failing in turn, before and after the server acted`, { timeout: 300_000 }, async () => {
       const probe = uniq('tcount-');
       await provisionSites(hookViaProxies().ctx, [site(probe)]);
       const total = await requestsOf(proxy(), () => teardownSites(hookViaProxies().ctx, [probe], 7));
@@ -158,6 +161,39 @@ describe('teardown converges after a failure at any request', () => {
       }
     });
   }
+});
+
+describe('restore converges after a kill at any step', () => {
+  /** A site with a row in its database, torn down (final backup taken): ready to come back. */
+  async function tornDownWithData(): Promise<string> {
+    const id = uniq('rs-');
+    await provisionSites(hookViaProxies().ctx, [site(id)]);
+    await adminSql((c) => c.query(`CREATE TABLE \`${sqlName(id)}\`.posts (id INT PRIMARY KEY, title VARCHAR(40)) SELECT 1 AS id, 'kept' AS title`));
+    await teardownSites(hookViaProxies().ctx, [id], 7);
+    return id;
+  }
+
+  it('the process dies after each step of a restore; the re-run brings back the same row', { timeout: 300_000 }, async () => {
+    const probe = await tornDownWithData();
+    const clean = hookViaProxies();
+    await provisionSites(clean.ctx, [site(probe)]);
+    const steps = clean.reports.map((r) => r.step.replaceAll(probe, 'ID').replaceAll(sqlName(probe), 'SQL'));
+    expect(steps.some((s) => s.startsWith('load SQL from backup'))).toBe(true);
+    expect(steps.some((s) => s.startsWith('copy files back from backup'))).toBe(true);
+    for (let k = 1; k < steps.length; k++) {
+      const id = await tornDownWithData();
+      let done = 0;
+      const killed = hookViaProxies({
+        onStep: () => {
+          if (++done === k) throw new Error(`killed after step ${k}`);
+        },
+      });
+      await expect(provisionSites(killed.ctx, [site(id)])).rejects.toThrow(`killed after step ${k}`);
+      await provisionSites(hookViaProxies().ctx, [site(id)]);
+      await expectProvisioned(id);
+      expect(await adminSql(async (c) => (await c.query(`SELECT id, title FROM \`${sqlName(id)}\`.posts`))[0])).toEqual([{ id: 1, title: 'kept' }]);
+    }
+  });
 });
 
 describe('real outside faults', () => {

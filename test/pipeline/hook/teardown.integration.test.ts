@@ -47,7 +47,7 @@ async function databaseExists(name: string): Promise<boolean> {
 }
 
 describe('hook teardown', () => {
-  it('deletes secrets (restorable, with the window), database, user, every object under the prefix, and marks the item terminated; other sites untouched', async () => {
+  it('backs up, then deletes secrets (restorable, with the window), database and user, moves every object into the backup, and marks the item terminated; other sites untouched', async () => {
     const gone = uniq('gone-');
     const kept = uniq('kept-');
     await provisionSites(testHook({ aws, ...store }).ctx, [site(gone), site(kept)]);
@@ -63,6 +63,8 @@ describe('hook teardown', () => {
     await teardownSites(run.ctx, [gone], 9);
 
     expect(await countObjects(`sites/${gone}/`)).toBe(0);
+    // The dump and every object (with the .keep marker), under the one stamp of the final backup.
+    expect(await countObjects(`backups/${gone}/`)).toBe(1_052);
     expect(await countObjects(`sites/${kept}/`)).toBe(4);
     expect(await status(gone)).toBe('terminated');
     expect(await status(kept)).toBe('ready');
@@ -82,11 +84,22 @@ describe('hook teardown', () => {
       expect(days).toBeLessThan(9.1);
       expect((await aws.secrets.send(new DescribeSecretCommand({ SecretId: `aviary/sites/${kept}/${kind}` }))).DeletedDate).toBeUndefined();
     }
-    expect(run.reports.map((r) => r.outcome)).toEqual(['updated', 'scheduled', 'scheduled', 'deleted', 'deleted', 'deleted', 'updated']);
+    expect(run.reports.map((r) => r.step.split(' ').slice(0, 2).join(' '))).toEqual([
+      'registry item',
+      'registry: final',
+      'drop user',
+      'dump database',
+      'drop database',
+      'move objects',
+      'delete secret',
+      'delete secret',
+      'registry status',
+    ]);
+    expect(run.reports.map((r) => r.outcome)).toEqual(['updated', 'updated', 'deleted', 'created', 'deleted', 'created', 'scheduled', 'scheduled', 'updated']);
     // A second run finds everything done.
     const again = testHook({ aws, ...store });
     await teardownSites(again.ctx, [gone], 9);
-    expect(again.reports.map((r) => r.outcome)).toEqual(['unchanged', 'unchanged', 'unchanged', 'absent', 'absent', 'absent', 'unchanged']);
+    expect(again.reports.map((r) => r.outcome)).toEqual(['unchanged', 'unchanged', 'absent', 'absent', 'absent', 'absent', 'unchanged', 'unchanged', 'unchanged']);
     // Deleted with a recovery window: an operator can still bring the credentials back.
     await aws.secrets.send(new RestoreSecretCommand({ SecretId: `aviary/sites/${gone}/db` }));
     const restored = await aws.secrets.send(new GetSecretValueCommand({ SecretId: `aviary/sites/${gone}/db` }));
@@ -95,16 +108,16 @@ describe('hook teardown', () => {
     expect(kept2).toHaveLength(1);
   });
 
-  it('tears down a site the registry never knew: everything else is still cleaned up, no item is invented', async () => {
+  it('tears down a site the registry never knew: an item records the teardown, everything else is cleaned up', async () => {
     const id = uniq('orphan-');
     await provisionSites(testHook({ aws, ...store }).ctx, [site(id)]);
     const { DeleteItemCommand } = await import('@aws-sdk/client-dynamodb');
     await aws.dynamodb.send(new DeleteItemCommand({ TableName: store.table, Key: { id: { S: id } } }));
     const run = testHook({ aws, ...store });
     await teardownSites(run.ctx, [id], 7);
-    expect(await status(id)).toBeUndefined();
+    expect(await status(id)).toBe('terminated');
     expect(await databaseExists(sqlName(id))).toBe(false);
     expect(await countObjects(`sites/${id}/`)).toBe(0);
-    expect(run.reports[0]?.outcome).toBe('absent');
+    expect(run.reports[0]?.outcome).toBe('created');
   });
 });

@@ -1,0 +1,171 @@
+// A site's whole life through unattended CI, with its data watched at each
+// step: removed by a merge (marked, nothing deleted), torn down after the
+// grace period (a final backup first), brought back by `git revert` with
+// the same rows, secret values and files; and the teardown that a wrong
+// local sites.yaml must never be able to start.
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AwsClients } from '../../src/pipeline/hook/aws.js';
+import { adminSql, cliEnv, clients, freshStore, uniq } from '../pipeline/hook/support.js';
+import { awsSide, CLI, ConfigForge, droneEnv, git, hasSiteFiles, registryStatus, runStep, sitesYaml, tempDir, type Fleet, type SiteSpec, type StepResult } from './support.js';
+
+let aws: AwsClients;
+let fleet: Fleet;
+
+beforeAll(async () => {
+  aws = clients();
+  fleet = await freshStore(aws);
+});
+afterAll(() => aws?.destroy());
+
+function expectOk(r: StepResult | { code: number; stdout: string; stderr: string }): void {
+  if (r.code !== 0) throw new Error(`step failed with ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+}
+
+async function deployedFleet() {
+  const base: SiteSpec[] = [{ id: uniq('a-') }, { id: uniq('b-') }];
+  const forge = new ConfigForge(base);
+  const manifests = tempDir('aviary-e2e-manifests-');
+  git(manifests, 'init', '-q', '--bare', '--initial-branch=main');
+  const run = (cwd: string, settings: Record<string, string> = {}) => runStep(cwd, droneEnv('pipeline', fleet, { manifests_repo: manifests, ...settings }));
+  expectOk(await run(forge.checkout(forge.main)));
+  return { base, forge, manifests, run };
+}
+
+/** `aviary hook …` in `cwd`, with the servers' settings. */
+function hook(cwd: string, args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...cliEnv(fleet) };
+  return new Promise((done) => {
+    execFile(process.execPath, [CLI, 'hook', ...args], { cwd, env }, (error, stdout, stderr) =>
+      done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+const sqlName = (id: string) => `wp_${id.replaceAll('-', '_')}`;
+
+async function rows(id: string): Promise<unknown[]> {
+  return adminSql(async (c) => (await c.query(`SELECT id, title, body FROM \`${sqlName(id)}\`.posts ORDER BY id`))[0] as unknown[]);
+}
+
+async function secretValues(id: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const kind of ['db', 'admin']) out.push((await aws.secrets.send(new GetSecretValueCommand({ SecretId: `aviary/sites/${id}/${kind}` }))).SecretString!);
+  return out;
+}
+
+async function keysUnder(prefix: string): Promise<string[]> {
+  return ((await aws.s3.send(new ListObjectsV2Command({ Bucket: fleet.bucket, Prefix: prefix }))).Contents ?? []).map((o) => o.Key!).sort();
+}
+
+describe('a site removed by unattended CI', () => {
+  it('is marked, torn down after the grace period with a final backup, and brought back whole by git revert', async () => {
+    const { base, forge, manifests, run } = await deployedFleet();
+    const b = base[1]!.id;
+    // The site's data: rows (with a 4-byte character), an upload, its secrets.
+    await adminSql(async (c) => {
+      await c.query(`CREATE TABLE \`${sqlName(b)}\`.posts (id INT PRIMARY KEY, title VARCHAR(100), body BLOB) CHARACTER SET utf8mb4`);
+      await c.query(`INSERT INTO \`${sqlName(b)}\`.posts VALUES (1, 'Hello 🐦', x'00ff10'), (2, 'Second', NULL)`);
+    });
+    await aws.s3.send(new PutObjectCommand({ Bucket: fleet.bucket, Key: `sites/${b}/uploads/2026/11/bird.jpg`, Body: 'jpeg bytes' }));
+    const before = { rows: await rows(b), secrets: await secretValues(b), files: await keysUnder(`sites/${b}/`) };
+
+    // The merge that removes b: its manifests go, its data stays (grace period).
+    forge.pullRequest('remove-b', [base[0]!]);
+    const removal = forge.merge('remove-b');
+    const marked = await run(forge.checkout(removal), { teardown_grace: '1h' });
+    expectOk(marked);
+    expect(hasSiteFiles(manifests, b)).toBe(false);
+    expect(await awsSide(aws, fleet, b)).toMatchObject({ registry: 'terminating', dbSecret: 'present', database: true, user: true });
+    expect(await rows(b)).toEqual(before.rows);
+
+    // A re-run of the same commit once the grace period is over completes the teardown, backup first.
+    const done = await run(forge.checkout(removal), { teardown_grace: '0' });
+    expectOk(done);
+    expect(await awsSide(aws, fleet, b)).toMatchObject({
+      registry: 'terminated',
+      dbSecret: 'scheduled for deletion',
+      adminSecret: 'scheduled for deletion',
+      database: false,
+      user: false,
+      s3: [],
+    });
+    const backups = await hook(forge.checkout(removal), ['backups', b, '--json']);
+    expectOk(backups);
+    const [backup] = JSON.parse(backups.stdout) as { id: string; stamp: string; database: boolean; files: number }[];
+    expect(backup).toMatchObject({ id: b, database: true, files: 2 });
+    const dump = await aws.s3.send(new GetObjectCommand({ Bucket: fleet.bucket, Key: `backups/${b}/${backup!.stamp}/database.sql.gz` }));
+    expect((await dump.Body!.transformToByteArray()).length).toBeGreaterThan(100);
+    expect(await keysUnder(`backups/${b}/${backup!.stamp}/files/`)).toEqual(before.files.map((k) => k.replace(`sites/${b}/`, `backups/${b}/${backup!.stamp}/files/`)));
+
+    // git revert of the removal: the site comes back with its data.
+    git(forge.dev, 'checkout', '-q', 'main');
+    git(forge.dev, 'pull', '-q', '--ff-only', 'origin', 'main');
+    git(forge.dev, 'revert', '--no-edit', '-m', '1', removal);
+    git(forge.dev, 'push', '-q', 'origin', 'main');
+    const back = await run(forge.checkout(forge.main));
+    expectOk(back);
+    expect(hasSiteFiles(manifests, b)).toBe(true);
+    expect(await registryStatus(aws, fleet.table, b)).toBe('ready');
+    expect(await rows(b)).toEqual(before.rows);
+    expect(await secretValues(b)).toEqual(before.secrets);
+    expect(await keysUnder(`sites/${b}/`)).toEqual(before.files);
+    // The tenant logs in with the restored password.
+    expect((await awsSide(aws, fleet, b)).user).toBe(true);
+  }, 240_000);
+
+  it('is re-added before the grace period ends: nothing was deleted, nothing to restore', async () => {
+    const { base, forge, run } = await deployedFleet();
+    const b = base[1]!.id;
+    forge.pullRequest('remove-b', [base[0]!]);
+    const removal = forge.merge('remove-b');
+    expectOk(await run(forge.checkout(removal), { teardown_grace: '1h' }));
+    expect(await registryStatus(aws, fleet.table, b)).toBe('terminating');
+    git(forge.dev, 'revert', '--no-edit', '-m', '1', removal);
+    git(forge.dev, 'push', '-q', 'origin', 'main');
+    expectOk(await run(forge.checkout(forge.main), { teardown_grace: '0' }));
+    expect(await awsSide(aws, fleet, b)).toMatchObject({ registry: 'ready', dbSecret: 'present', database: true, user: true });
+  }, 240_000);
+});
+
+describe('aviary hook teardown trusts no local file', () => {
+  it('refuses (exit 1) a site the config remote still declares and the manifests branch still publishes', async () => {
+    const { base, forge, manifests } = await deployedFleet();
+    const b = base[1]!.id;
+    const ci = forge.checkout(forge.main);
+    // An emptied sites.yaml, uncommitted.
+    writeFileSync(join(ci, 'sites.yaml'), sitesYaml([base[0]!]));
+    const r = await hook(ci, ['teardown', b, '--manifests-repo', manifests, '--teardown-grace', '0']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`refusing to tear down ${b} (declared in sites.yaml on main of the config repo's remote origin; published on main of ${manifests})`);
+    // Another file passed with --sites, and a local commit never pushed: refused alike.
+    writeFileSync(join(ci, 'other.yaml'), sitesYaml([base[0]!]));
+    const other = await hook(ci, ['teardown', b, '--sites', 'other.yaml', '--manifests-repo', manifests, '--teardown-grace', '0']);
+    expect(other.code).toBe(1);
+    git(ci, 'checkout', '-q', '-B', 'local');
+    git(ci, 'commit', '-q', '-am', 'drop b locally');
+    const local = await hook(ci, ['teardown', b, '--manifests-repo', manifests, '--teardown-grace', '0']);
+    expect(local.code).toBe(1);
+    expect(local.stderr).toContain('declared in sites.yaml on main of the config repo');
+    expect(await awsSide(aws, fleet, b)).toMatchObject({ registry: 'ready', dbSecret: 'present', database: true, user: true });
+  }, 240_000);
+});
+
+describe('every pipeline run converges the AWS side', () => {
+  it('provisions again a declared site whose database and files were removed out of band', async () => {
+    const { base, forge, run } = await deployedFleet();
+    const a = base[0]!.id;
+    await adminSql((c) => c.query(`DROP DATABASE \`${sqlName(a)}\``));
+    await aws.s3.send(new DeleteObjectCommand({ Bucket: fleet.bucket, Key: `sites/${a}/.keep` }));
+    // A re-run of the commit already deployed: nothing is new since the last deploy, yet the site is incomplete.
+    const again = await run(forge.checkout(forge.main));
+    expectOk(again);
+    expect(again.stderr).toContain(`incomplete, provisioned again: ${a} (no database, no S3 prefix)`);
+    expect(await awsSide(aws, fleet, a)).toMatchObject({ registry: 'ready', database: true, user: true, s3: [`sites/${a}/.keep`] });
+    expect((await awsSide(aws, fleet, base[1]!.id)).database).toBe(true);
+  }, 180_000);
+});
