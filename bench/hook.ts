@@ -1,6 +1,8 @@
 // Hook benchmark: `aviary hook provision` of N new sites by the real CLI against
 // moto_server and a private MariaDB (the servers the tests use), one site at a
-// time, then with the default concurrency, then a re-run with nothing to do.
+// time, then with the default concurrency, then a re-run with nothing to do;
+// and the inventory every pipeline run takes of the whole fleet (one registry
+// scan, one MySQL listing, one S3 listing, one Secrets Manager listing).
 // Usage: npm run bench:hook [-- 200]
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -52,6 +54,34 @@ function aviary(...args: string[]): Promise<number> {
   });
 }
 
+/** The pipeline's inventory of every site, timed in-process (it is a library call, not a command). */
+async function timeInventory(): Promise<number> {
+  const { awsClients } = await import('../src/pipeline/hook/aws.js');
+  const { hookContext } = await import('../src/pipeline/hook/context.js');
+  const { takeInventory } = await import('../src/pipeline/hook/inventory.js');
+  const { Redactor } = await import('../src/pipeline/hook/redact.js');
+  Object.assign(process.env, env);
+  const aws = awsClients();
+  try {
+    const url = new URL(db.url);
+    const config = {
+      table: env.AVIARY_TABLE,
+      bucket: env.AVIARY_BUCKET,
+      secretPrefix: 'aviary/sites',
+      mysql: { host: url.hostname, port: Number(url.port), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) },
+      dbHost: url.hostname,
+      dbPort: Number(url.port),
+    };
+    const ctx = hookContext({ config, aws, redactor: new Redactor(), retry: { retries: 0, minTimeoutMs: 10, maxTimeoutMs: 10 } });
+    const started = process.hrtime.bigint();
+    const found = await takeInventory(ctx);
+    if (found.registry.size < 2 * n) throw new Error(`inventory found ${found.registry.size} registry items, expected ${2 * n}`);
+    return Number(process.hrtime.bigint() - started) / 1e9;
+  } finally {
+    aws.destroy();
+  }
+}
+
 try {
   await aviary('hook', 'init');
   const one = await aviary('hook', 'provision', ...ids('one'), '--concurrency', '1', '--json');
@@ -62,6 +92,8 @@ try {
   console.log(`  one at a time (--concurrency 1): ${rate(one)}`);
   console.log(`  default concurrency (8):         ${rate(many)} (${(one / many).toFixed(1)}× faster)`);
   console.log(`  re-run, nothing to do:           ${rate(again)}`);
+  const inventory = await timeInventory();
+  console.log(`inventory of the ${2 * n} sites (what every pipeline run reads to converge): ${inventory.toFixed(2)} s`);
 } finally {
   await db.stop();
   await moto.stop();

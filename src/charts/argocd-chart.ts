@@ -1,6 +1,7 @@
 import { ApiObject, Chart } from 'cdk8s';
 import type { Construct } from 'constructs';
 import type { Canary } from '../sites/types.js';
+import { siteApplication } from '../sites/names.js';
 import { PART_OF } from './labels.js';
 
 /**
@@ -38,7 +39,7 @@ export class ArgoCdChart extends Chart {
       spec: {
         generators: [{ git: { repoURL: argocd.repoURL, revision: argocd.targetRevision, directories: [{ path: under('sites/*') }] } }],
         template: {
-          metadata: { name: 'site-{{path.basename}}', labels: { ...PART_OF, 'aviary.io/site': '{{path.basename}}' }, finalizers },
+          metadata: { name: siteApplication('{{path.basename}}'), labels: { ...PART_OF, 'aviary.io/site': '{{path.basename}}' }, finalizers },
           spec: {
             project: argocd.project,
             source: { repoURL: argocd.repoURL, targetRevision: argocd.targetRevision, path: '{{path}}' },

@@ -5,6 +5,7 @@ import type { Fleet, Site } from '../sites/types.js';
 import type { GitCredentials } from './git/credentials.js';
 import { authorOf, resolveInputs } from './git/inputs.js';
 import { deployOrder } from './deploy-order.js';
+import { argoCdTarget } from './argocd.js';
 import { normalisePrefix } from './git/sync.js';
 import { normaliseRemote, WorkDir } from './git/workdir.js';
 import { awsClients, type AwsClients } from './hook/aws.js';
@@ -64,6 +65,8 @@ export interface PipelineOptions {
     readonly recoveryDays: number;
     /** How long a removed site keeps its data before its final backup and teardown. @default 0 */
     readonly graceMs?: number;
+    /** Argo CD to wait on before a site's data goes (token from AVIARY_ARGOCD_TOKEN); none when no URL is set. */
+    readonly argocd?: { readonly url?: string; readonly waitMs: number };
     /** How many sites may be torn down without `confirm`. */
     readonly threshold: number;
     readonly confirm?: number;
@@ -106,6 +109,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       return loaded;
     });
 
+    const argocd = hook.argocd && argoCdTarget({ url: hook.argocd.url, project: fleet.canary.settings.argocd.project });
     const { origin, order, previousSource, changes, ctx } = await stage(progress, 'changes', 'since the last deploy', async (s) => {
       const origin = await resolveInputs([inputs.sites, inputs.canary], { source: options.source, allowDirty: options.allowDirty });
       if (origin.source) s.note(`input commit ${short(origin.source)}`);
@@ -128,15 +132,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       // Before anything changes: a bad edit of sites.yaml must not even publish the removal of many sites.
       checkTeardownAllowed(changes.teardown, hook.threshold, hook.confirm);
       checkRecoveryDays(hook.recoveryDays);
-      // The AWS side converges every run: any declared site the registry does not hold as ready is provisioned.
-      const config = await resolveConfig(options, fleet, clients(), redactor);
-      const ctx = hookContext({ config, aws: clients(), redactor, retry: hook.retry });
-      const inventory = await takeInventory(ctx);
-      const missing = new Map(fleet.sites.map((site) => [site.id, missingParts(ctx, site.id, inventory)]));
-      const provision = fleet.sites.filter((site) => missing.get(site.id)!.length > 0);
-      // Sites the registry knows but that are not whole: say what is missing, whatever the last deploy says.
-      const converging = provision.filter((site) => inventory.registry.has(site.id));
-      if (converging.length > 0) s.note(`incomplete, provisioned again: ${converging.map((x) => `${x.id} (${missing.get(x.id)!.join(', ')})`).join('; ')}`);
+      const ctx = hookContext({ config: await resolveConfig(options, fleet, clients(), redactor), aws: clients(), redactor, retry: hook.retry });
+      const provision = await incompleteSites(ctx, fleet, s);
       s.done();
       return { origin, order, previousSource: previous, changes: { ...changes, provision }, ctx };
     });
@@ -213,6 +210,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
         removed: changes.teardown,
         gate: { declared: new Set(fleet.sites.map((x) => x.id)), configDir: origin.configDir, sitesPath: inputs.sites, manifests },
         graceMs: hook.graceMs ?? 0,
+        argocd: argocd && { target: argocd, waitMs: hook.argocd!.waitMs },
         recoveryDays: hook.recoveryDays,
         concurrency: hook.concurrency,
         progress: s,
@@ -268,6 +266,20 @@ function outcomes(reports: readonly StepReport[]): string {
   const by = new Map<string, number>();
   for (const r of reports) by.set(r.outcome, (by.get(r.outcome) ?? 0) + 1);
   return `${plural(reports.length, 'step')}: ${[...by].map(([o, n]) => `${n} ${o}`).join(', ')}`;
+}
+
+/**
+ * The AWS side converges every run: every declared site that is not whole
+ * (new, or missing any part, whatever removed it) is provisioned. Sites the
+ * registry already knows are named with what they lack.
+ */
+async function incompleteSites(ctx: HookContext, fleet: Fleet, s: StageProgress): Promise<Site[]> {
+  const inventory = await takeInventory(ctx);
+  const missing = new Map(fleet.sites.map((site) => [site.id, missingParts(ctx, site.id, inventory)]));
+  const incomplete = fleet.sites.filter((site) => missing.get(site.id)!.length > 0);
+  const known = incomplete.filter((site) => inventory.registry.has(site.id));
+  if (known.length > 0) s.note(`incomplete, provisioned again: ${known.map((x) => `${x.id} (${missing.get(x.id)!.join(', ')})`).join('; ')}`);
+  return incomplete;
 }
 
 /** Hooks racing on one site (two pipelines for two merges) make the loser fail loudly; its re-run converges. */

@@ -1,3 +1,7 @@
+import ms from 'ms';
+import { siteApplication } from '../sites/names.js';
+import { waitUntilGone, type ArgoCdTarget } from './argocd.js';
+import { OutsideSystemError } from './errors.js';
 import { scanRegistry, withReports, type HookContext, type StepReport } from './hook/context.js';
 import { eachSite } from './hook/each-site.js';
 import { completeTeardown, dueTeardowns, markForTeardown } from './hook/teardown.js';
@@ -22,6 +26,12 @@ export interface TeardownRun {
   readonly concurrency?: number;
   /** Sites named by a person: a live one is refused (exit 1) rather than skipped. */
   readonly strict?: boolean;
+  /**
+   * Argo CD, to wait before deleting data until the site's Application (and
+   * with it, through its finalizer, every object of the site) is gone from
+   * the cluster: a pod still serving must not meet a dropped database.
+   */
+  readonly argocd?: { readonly target: ArgoCdTarget; readonly waitMs: number };
   readonly progress?: Pick<StageProgress, 'note' | 'item'>;
 }
 
@@ -52,12 +62,12 @@ export async function runTeardowns(ctx: HookContext, run: TeardownRun): Promise<
   const due = dueTeardowns(items, new Date(), run.graceMs).map((i) => i.id).filter((id) => !live.has(id));
   if (due.length > 0) {
     let done = 0;
-    steps.push(
-      ...(await eachSite(due, (id) => withReports(ctx, (c) => completeTeardown(c, id, run.recoveryDays)), {
-        concurrency: run.concurrency,
-        onSite: (id, reports) => run.progress?.item(++done, due.length, `${id}: final backup taken, ${plural(reports.length, 'step')}`),
-      })),
-    );
+    const complete = async (id: string) => {
+      await goneFromCluster(id, run.argocd);
+      return withReports(ctx, (c) => completeTeardown(c, id, run.recoveryDays));
+    };
+    const onSite = (id: string, reports: readonly StepReport[]) => run.progress?.item(++done, due.length, `${id}: final backup taken, ${plural(reports.length, 'step')}`);
+    steps.push(...(await eachSite(due, complete, { concurrency: run.concurrency, onSite })));
   }
   const terminating = items
     .filter((i) => i.status === 'terminating' && !due.includes(i.id) && !live.has(i.id))
@@ -69,4 +79,16 @@ export async function runTeardowns(ctx: HookContext, run: TeardownRun): Promise<
     steps,
     ...(live.size > 0 ? { skipped: { ids: [...live.keys()], reason: `still live: ${describeLive(live)}` } } : {}),
   };
+}
+
+/** Waits until Argo CD no longer has the site's Application; its data stays when it does not go in time. */
+async function goneFromCluster(id: string, argocd: TeardownRun['argocd']): Promise<void> {
+  if (!argocd) return;
+  const app = siteApplication(id);
+  if (await waitUntilGone(argocd.target, app, { timeoutMs: argocd.waitMs })) return;
+  throw new OutsideSystemError(
+    'Argo CD',
+    `site ${id}: waiting for Application ${app} to be removed from the cluster`,
+    new Error(`it was still there after ${ms(argocd.waitMs, { long: true })}; the site's data is kept. Check the Application in Argo CD, then run the teardown again`),
+  );
 }

@@ -49,3 +49,8 @@ export function siteNames(id: string, settings: NameSettings): SiteNames {
 export function jobName(id: string, job: string, hash: string): string {
   return `${id}-${job}-${hash}`;
 }
+
+/** The Argo CD Application the ApplicationSet makes for a site (its template applies this to the folder name). */
+export function siteApplication(id: string): string {
+  return `site-${id}`;
+}

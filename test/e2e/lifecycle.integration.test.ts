@@ -11,6 +11,7 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../src/pipeline/hook/aws.js';
 import { adminSql, cliEnv, clients, freshStore, uniq } from '../pipeline/hook/support.js';
+import { fakeJwt, startArgoCdServer } from '../support/argocd-server.js';
 import { awsSide, CLI, ConfigForge, droneEnv, git, hasSiteFiles, registryStatus, runStep, sitesYaml, tempDir, type Fleet, type SiteSpec, type StepResult } from './support.js';
 
 let aws: AwsClients;
@@ -168,4 +169,37 @@ describe('every pipeline run converges the AWS side', () => {
     expect(await awsSide(aws, fleet, a)).toMatchObject({ registry: 'ready', database: true, user: true, s3: [`sites/${a}/.keep`] });
     expect((await awsSide(aws, fleet, base[1]!.id)).database).toBe(true);
   }, 180_000);
+});
+
+describe('with Argo CD', () => {
+  it('waits until Argo CD has removed the site before its data goes, and keeps the data when it does not', async () => {
+    const token = fakeJwt('aviary-ci');
+    const argocd = await startArgoCdServer({ token });
+    try {
+      const { base, forge, run } = await deployedFleet();
+      const b = base[1]!.id;
+      argocd.apps.set(`site-${b}`, { project: 'default' });
+      forge.pullRequest('remove-b', [base[0]!]);
+      const removal = forge.merge('remove-b');
+      const withArgo = (wait: string) => ({ teardown_grace: '0', argocd_url: argocd.url, argocd_token: token, argocd_wait: wait });
+
+      // Argo CD has not pruned the site yet: its pods may still serve, so nothing of it is deleted.
+      const stuck = await run(forge.checkout(removal), withArgo('2s'));
+      expect(stuck.code).toBe(3);
+      expect(stuck.stderr).toContain(`Application site-${b}`);
+      expect(stuck.stderr).not.toContain(token);
+      expect(await awsSide(aws, fleet, b)).toMatchObject({ registry: 'terminating', database: true, user: true, dbSecret: 'present' });
+
+      // It finishes the cascade delete a couple of polls later: the re-run waits for it, then tears down.
+      argocd.deleteAfter(`site-${b}`, 2);
+      const done = await run(forge.checkout(removal), withArgo('2m'));
+      expectOk(done);
+      expect(await awsSide(aws, fleet, b)).toMatchObject({ registry: 'terminated', database: false, user: false });
+      const polls = argocd.requests.filter((r) => r.path.startsWith(`/api/v1/applications/site-${b}`));
+      expect(polls.length).toBeGreaterThanOrEqual(3);
+      expect(polls.every((r) => r.authorization === `Bearer ${token}`)).toBe(true);
+    } finally {
+      await argocd.stop();
+    }
+  }, 240_000);
 });

@@ -14,9 +14,7 @@ import {
   checkRecoveryDays,
   checkTeardownAllowed,
   DEFAULT_RECOVERY_DAYS,
-  DEFAULT_TEARDOWN_GRACE,
   DEFAULT_TEARDOWN_THRESHOLD,
-  parseGrace,
   teardownPlanText,
 } from '../hook/teardown.js';
 import { listBackups } from '../hook/backup.js';
@@ -25,7 +23,8 @@ import { credentialsFrom } from '../git/credentials.js';
 import { configRepo } from '../git/inputs.js';
 import { plural } from '../words.js';
 import { declaredSites, hookPlan, lastDeployedSites, undeclaredIds } from '../hook/which-sites.js';
-import { concurrencyOption, globals, wholeNumber } from './globals.js';
+import { argocdOptions, concurrencyOption, globals, teardownGraceOption, wholeNumber, type ArgoCdFlags } from './globals.js';
+import { argoCdTarget } from '../argocd.js';
 
 interface CommonOptions extends HookFlags {
   readonly manifestsRepo?: string;
@@ -36,10 +35,10 @@ interface CommonOptions extends HookFlags {
   readonly json?: boolean;
 }
 
-interface TeardownOptions extends CommonOptions {
+interface TeardownOptions extends CommonOptions, ArgoCdFlags {
   readonly path: string;
   readonly workDir: string;
-  readonly teardownGrace: string;
+  readonly teardownGrace: number;
   readonly recoveryDays: number;
   readonly confirm?: number;
   readonly threshold: number;
@@ -62,17 +61,13 @@ export function register(program: Command): void {
       say(opts, { provisioned: sites.map((s) => s.id), steps }, summary('Provisioned', sites.map((s) => s.id), steps));
     });
 
-  withCommon(hook.command('teardown').argument('[ids...]', 'sites to tear down (default: those removed since the last deploy)'))
+  argocdOptions(withCommon(hook.command('teardown').argument('[ids...]', 'sites to tear down (default: those removed since the last deploy)')))
     .description(
       'mark removed sites for teardown; for those whose grace period is over, take a final backup and delete their secrets (with a recovery window), database, user and files',
     )
     .addOption(new Option('--path <dir>', 'the folder of the manifests repo the fleet is published to').env('AVIARY_MANIFESTS_PATH').default('.'))
     .addOption(new Option('--work-dir <dir>', 'where clones of the manifests repo are kept between runs').default('.aviary/manifests'))
-    .addOption(
-      new Option('--teardown-grace <duration>', 'how long a removed site keeps its data before its final backup and teardown (0: now)')
-        .env('AVIARY_TEARDOWN_GRACE')
-        .default(DEFAULT_TEARDOWN_GRACE),
-    )
+    .addOption(teardownGraceOption())
     .addOption(new Option('--recovery-days <days>', 'Secrets Manager recovery window, 7 to 30').argParser(wholeNumber).default(DEFAULT_RECOVERY_DAYS))
     .addOption(new Option('--confirm <count>', 'the exact number of sites, required above the threshold').argParser(wholeNumber))
     .addOption(
@@ -87,7 +82,6 @@ export function register(program: Command): void {
       const fleet = loadFleet(sitesPath, canaryPath);
       const targets = ids.length > 0 ? undeclaredIds(ids, fleet, sitesPath) : (await planFromLastDeploy(opts, sitesPath, canaryPath, fleet)).teardown;
       const recoveryDays = checkRecoveryDays(opts.recoveryDays);
-      const graceMs = parseGrace(opts.teardownGrace);
       if (opts.dryRun) {
         const prefix = resolveSecretPrefix(opts, fleet.canary.settings.secrets.prefix);
         const where = { table: opts.table ?? process.env.AVIARY_TABLE, bucket: opts.bucket ?? process.env.AVIARY_BUCKET, recoveryDays };
@@ -112,8 +106,9 @@ export function register(program: Command): void {
             sitesPath,
             manifests: { repo: manifestsRepo, branch: opts.branch, path: opts.path, workRoot: opts.workDir, credentials: credentialsFrom({}) },
           },
-          graceMs,
+          graceMs: opts.teardownGrace,
           recoveryDays,
+          argocd: argocdWaitFor(opts, fleet),
           concurrency: opts.concurrency,
           progress: { note: (line) => (opts.json ? undefined : console.log(line)), item: () => undefined },
         });
@@ -211,6 +206,12 @@ function retriesOption(): Option {
 
 function retryPolicy(retries: number): RetryPolicy {
   return { ...DEFAULT_RETRY, retries };
+}
+
+/** Argo CD to wait on, when configured (the fleet's AppProject from canary.yaml). */
+function argocdWaitFor(opts: ArgoCdFlags, fleet: Fleet) {
+  const target = argoCdTarget({ url: opts.argocdUrl, project: fleet.canary.settings.argocd.project });
+  return target ? { target, waitMs: opts.argocdWait } : undefined;
 }
 
 function requireManifestsRepo(opts: CommonOptions, why: string): string {

@@ -5,12 +5,12 @@ import { credentialsFrom } from '../git/credentials.js';
 import { mask } from '../git/mask.js';
 import { DEFAULT_GITHUB_API } from '../github.js';
 import { DEFAULT_RETRY } from '../hook/retry.js';
-import { DEFAULT_RECOVERY_DAYS, DEFAULT_TEARDOWN_GRACE, DEFAULT_TEARDOWN_THRESHOLD, parseGrace } from '../hook/teardown.js';
+import { DEFAULT_RECOVERY_DAYS, DEFAULT_TEARDOWN_THRESHOLD } from '../hook/teardown.js';
 import { runPipeline, type PipelineResult } from '../pipeline.js';
 import { formatPlan } from '../plan.js';
 import { createProgress } from '../progress.js';
 import type { PublishMode } from '../publish.js';
-import { concurrencyOption, globals, wholeNumber } from './globals.js';
+import { argocdOptions, concurrencyOption, globals, teardownGraceOption, wholeNumber } from './globals.js';
 
 /** The flags of `aviary pipeline`: publish's and hook's, under the same names and variables. */
 export interface PipelineFlags {
@@ -33,15 +33,16 @@ export interface PipelineFlags {
   readonly retries: number;
   readonly concurrency: number;
   readonly recoveryDays: number;
-  readonly teardownGrace: string;
+  readonly teardownGrace: number;
+  readonly argocdUrl?: string;
+  readonly argocdWait: number;
   readonly confirm?: number;
   readonly threshold: number;
   readonly json?: boolean;
 }
 
 export function register(program: Command): void {
-  program
-    .command('pipeline')
+  argocdOptions(program.command('pipeline'))
     .description('the whole CI step: validate, provision new sites, synthesize, publish, tear down removed sites')
     .addOption(new Option('--manifests-repo <url|path>', 'the manifests repository').env('AVIARY_MANIFESTS_REPO'))
     .addOption(new Option('--repo <url|path>', 'same as --manifests-repo (the name aviary publish uses)').hideHelp())
@@ -62,11 +63,7 @@ export function register(program: Command): void {
     .addOption(new Option('--retries <n>', 'retries of a failing AWS or MySQL call, with backoff').argParser(wholeNumber).env('AVIARY_RETRIES').default(DEFAULT_RETRY.retries))
     .addOption(concurrencyOption())
     .addOption(new Option('--recovery-days <days>', 'Secrets Manager recovery window of torn-down sites, 7 to 30').argParser(wholeNumber).default(DEFAULT_RECOVERY_DAYS))
-    .addOption(
-      new Option('--teardown-grace <duration>', 'how long a removed site keeps its data before its final backup and teardown (0: this run)')
-        .env('AVIARY_TEARDOWN_GRACE')
-        .default(DEFAULT_TEARDOWN_GRACE),
-    )
+    .addOption(teardownGraceOption())
     .addOption(new Option('--confirm <count>', 'the exact number of removed sites, required to tear down more than the threshold').argParser(wholeNumber))
     .addOption(
       new Option('--threshold <count>', 'how many sites may be torn down without --confirm').argParser(wholeNumber).env('AVIARY_TEARDOWN_THRESHOLD').default(DEFAULT_TEARDOWN_THRESHOLD),
@@ -98,7 +95,8 @@ export function register(program: Command): void {
           retry: { ...DEFAULT_RETRY, retries: opts.retries },
           concurrency: opts.concurrency,
           recoveryDays: opts.recoveryDays,
-          graceMs: parseGrace(opts.teardownGrace),
+          graceMs: opts.teardownGrace,
+          argocd: { url: opts.argocdUrl, waitMs: opts.argocdWait },
           threshold: opts.threshold,
           confirm: opts.confirm,
         },

@@ -35,7 +35,7 @@ export function maskUrlCredentials(text: string): string {
  */
 export function registerEnvironmentSecrets(env: NodeJS.ProcessEnv): void {
   registerSecret(env.AVIARY_GIT_TOKEN, env.AVIARY_GIT_USERNAME || 'x-access-token');
-  for (const key of ['GITHUB_TOKEN', 'PLUGIN_TOKEN', 'INPUT_TOKEN']) registerSecret(env[key]);
+  for (const key of ['GITHUB_TOKEN', 'PLUGIN_TOKEN', 'INPUT_TOKEN', 'AVIARY_ARGOCD_TOKEN', 'PLUGIN_ARGOCD_TOKEN', 'INPUT_ARGOCD_TOKEN', 'INPUT_ARGOCD-TOKEN']) registerSecret(env[key]);
   // Real AWS keys are long; short stand-ins (a local emulator's "test") would mask ordinary words.
   for (const key of ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']) if ((env[key]?.length ?? 0) >= 16) registerSecret(env[key]);
   for (const key of ['AVIARY_MYSQL_URL', 'PLUGIN_MYSQL_URL', 'INPUT_MYSQL_URL', 'INPUT_MYSQL-URL']) {

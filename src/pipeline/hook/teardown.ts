@@ -1,4 +1,3 @@
-import ms from 'ms';
 import type { SiteNames } from '../../sites/names.js';
 import { RefusedError, UsageError } from '../errors.js';
 import { backupPrefix, backupStamp, BACKUPS_PREFIX } from './backup.js';
@@ -32,18 +31,6 @@ export function checkRecoveryDays(days: number): number {
     throw new UsageError(`--recovery-days must be a whole number from 7 to 30 (Secrets Manager's limits), not ${days}`);
   }
   return days;
-}
-
-/** How long a removed site keeps its data before the final backup and teardown. */
-export const DEFAULT_TEARDOWN_GRACE = '1h';
-
-/** `--teardown-grace 1h` → milliseconds; `0` tears down in the run that removes the site. */
-export function parseGrace(text: string): number {
-  const value = /^\d+$/.test(text.trim()) ? Number(text) * 1000 : ms(text.trim() as ms.StringValue);
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new UsageError(`--teardown-grace must be a duration such as 0, 90s, 30m, 1h or 2d, not "${text}"`);
-  }
-  return value;
 }
 
 /** The sites marked terminating whose grace period is over at `now`. */
