@@ -5,21 +5,33 @@ import { InvalidInputError } from '../sites/problems.js';
  * (see the README): 1 invalid input or refused, 2 usage, 3 outside system.
  */
 
+/*
+ * Exit statuses are getters on the prototype, not instance fields: an error
+ * scrubbed of secrets is a copy that keeps only the prototype (redact.ts),
+ * and it must still exit with its status.
+ */
+
 /** The user asked for something Aviary will not do as asked (e.g. a mass teardown without --confirm). */
 export class RefusedError extends Error {
-  readonly exitCode = 1;
+  get exitCode(): number {
+    return 1;
+  }
   override name = 'RefusedError';
 }
 
 /** The command line itself is wrong. */
 export class UsageError extends Error {
-  readonly exitCode = 2;
+  get exitCode(): number {
+    return 2;
+  }
   override name = 'UsageError';
 }
 
 /** git, GitHub, AWS or MySQL failed after retries. `system` names which, `step` what we were doing. */
 export class OutsideSystemError extends Error {
-  readonly exitCode = 3;
+  get exitCode(): number {
+    return 3;
+  }
   override name = 'OutsideSystemError';
   constructor(
     readonly system: string,

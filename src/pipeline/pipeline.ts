@@ -24,6 +24,7 @@ import { silentProgress, type Progress, type StageProgress } from './progress.js
 import { publish, type PublishMode, type PublishResult } from './publish.js';
 import { planOf } from './plan.js';
 import { synth } from './synth.js';
+import { refuseLive } from './teardown-gate.js';
 import { runTeardowns, type TeardownOutcome } from './teardowns.js';
 import { plural } from './words.js';
 import { readIfExists } from './files.js';
@@ -215,6 +216,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
         concurrency: hook.concurrency,
         progress: s,
       });
+      // The others are done; a site this run removes but that is still declared or published elsewhere is refused.
+      refuseLive(result.live ?? new Map());
       if (result.tornDown.length === 0 && result.terminating.length === 0 && !result.skipped) s.skip('nothing removed, nothing due');
       else s.done(result.tornDown.length ? `${plural(result.tornDown.length, 'site')} torn down (final backups in s3://${ctx!.config.bucket}/backups/).` : undefined);
       return result;

@@ -41,6 +41,8 @@ export interface TeardownOutcome {
   /** Marked, not due yet: when each is. */
   readonly terminating: readonly { readonly id: string; readonly due: string }[];
   readonly skipped?: { readonly ids: readonly string[]; readonly reason: string };
+  /** Of the sites this run removes, those still declared or published elsewhere, and where. */
+  readonly live?: ReadonlyMap<string, readonly string[]>;
   readonly steps?: readonly StepReport[];
 }
 
@@ -78,6 +80,7 @@ export async function runTeardowns(ctx: HookContext, run: TeardownRun): Promise<
     terminating,
     steps,
     ...(live.size > 0 ? { skipped: { ids: [...live.keys()], reason: `still live: ${describeLive(live)}` } } : {}),
+    live: new Map([...live].filter(([id]) => run.removed.includes(id))),
   };
 }
 

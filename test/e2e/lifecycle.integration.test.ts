@@ -133,6 +133,24 @@ describe('a site removed by unattended CI', () => {
   }, 240_000);
 });
 
+describe('a removal a newer merge already undid', () => {
+  it('is refused by the late pipeline (exit 1) after its publish; the next pipeline brings the manifests back', async () => {
+    const { base, forge, manifests, run } = await deployedFleet();
+    const b = base[1]!.id;
+    forge.pullRequest('remove-b', [base[0]!]);
+    const ci = forge.checkout(forge.merge('remove-b'));
+    forge.pullRequest('re-add-b', base);
+    forge.merge('re-add-b');
+    const late = await run(ci, { teardown_grace: '0' });
+    expect(late.code).toBe(1);
+    expect(late.stderr).toContain(`refusing to tear down ${b} (declared in sites.yaml on main of the config repo's remote origin)`);
+    expect(await awsSide(aws, fleet, b)).toMatchObject({ registry: 'ready', dbSecret: 'present', database: true, user: true });
+    expectOk(await run(forge.checkout(forge.main), { teardown_grace: '0' }));
+    expect(hasSiteFiles(manifests, b)).toBe(true);
+    expect((await awsSide(aws, fleet, b)).database).toBe(true);
+  }, 240_000);
+});
+
 describe('aviary hook teardown trusts no local file', () => {
   it('refuses (exit 1) a site the config remote still declares and the manifests branch still publishes', async () => {
     const { base, forge, manifests } = await deployedFleet();

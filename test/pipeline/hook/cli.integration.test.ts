@@ -94,6 +94,22 @@ describe('aviary hook (CLI)', () => {
     expect(await status(a)).toBe('ready');
     for (const id of [a, c]) await remember(id);
     await remember(b).catch(() => undefined); // scheduled for deletion: moto may refuse to read it
+
+    // Declared again and restored by hand from its final backup; a live site is never restored over.
+    const backups = await run('backups', b, '--json');
+    expect(backups.code, backups.stderr).toBe(0);
+    expect(JSON.parse(backups.stdout)).toMatchObject([{ id: b, database: true, files: 1 }]);
+    writeFileSync(`${config}/sites.yaml`, sitesYaml([{ id: a }, { id: b }, { id: c }]));
+    const restored = await run('restore', b);
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(restored.stdout).toContain(`Restored 1 site(s): ${b}`);
+    expect(await status(b)).toBe('ready');
+    await remember(b);
+    const over = await run('restore', b);
+    expect(over.code, over.stdout + over.stderr).toBe(1);
+    expect(over.stderr).toContain(`site ${b} is live (registry status ready)`);
+    const undeclared = await run('restore', uniq('ghost-'));
+    expect(undeclared.code).toBe(1);
   });
 
   it('refuses an unconfirmed mass teardown and deletes nothing; --dry-run prints the plan; --confirm N proceeds', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Redactor } from '../../../src/pipeline/hook/redact.js';
 import { ConcurrentHookError } from '../../../src/pipeline/hook/registry.js';
+import { exitCodeOf, RefusedError, UsageError } from '../../../src/pipeline/errors.js';
 
 describe('Redactor.scrubError', () => {
   it('removes remembered secrets from the message and keeps the class, so callers can still tell errors apart', () => {
@@ -11,5 +12,14 @@ describe('Redactor.scrubError', () => {
     expect(clean.name).toBe('ConcurrentHookError');
     expect(clean.message).not.toContain('hunter2-very-secret');
     expect(clean.message).toContain('registry item x changed');
+  });
+});
+
+describe('a scrubbed refusal', () => {
+  it('keeps its class and its exit status', () => {
+    const scrubbed = new Redactor().scrubError(new RefusedError('site x is live'));
+    expect(scrubbed).toBeInstanceOf(RefusedError);
+    expect(exitCodeOf(scrubbed)).toBe(1);
+    expect(exitCodeOf(new Redactor().scrubError(new UsageError('bad flag')))).toBe(2);
   });
 });
