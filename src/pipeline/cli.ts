@@ -52,7 +52,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     if (error instanceof InvalidInputError) {
-      process.stderr.write(`${error.problems.map(formatProblem).join('\n')}\n${error.problems.length} problem(s); nothing was written.\n`);
+      process.stderr.write(`${error.problems.map(formatProblem).join('\n')}\n${error.total} problem(s); nothing was written.\n`);
     } else if (error instanceof RefusedError || error instanceof UsageError || error instanceof OutsideSystemError) {
       process.stderr.write(`error: ${error.message}\n`);
     } else {

@@ -246,7 +246,7 @@ async function stage<T>(progress: Progress, name: Stage, detail: string | undefi
   try {
     return await run(s);
   } catch (error) {
-    s.fail(error instanceof InvalidInputError ? `${plural(error.problems.length, 'problem')} in the inputs` : undefined);
+    s.fail(error instanceof InvalidInputError ? `${plural(error.total, 'problem')} in the inputs` : undefined);
     throw inStage(name, error);
   }
 }

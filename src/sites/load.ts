@@ -63,7 +63,7 @@ export function parseFleet(sitesSource: Source, canarySource: Source): Fleet {
   }
   if (problems.length > 0 || !sites.data || !canary.data) {
     const order = (p: Problem) => (p.file === sitesSource.file ? 0 : 1);
-    throw new InvalidInputError(atMost(problems.sort((a, b) => order(a) - order(b) || a.line - b.line || a.column - b.column)));
+    throw new InvalidInputError(atMost(problems.sort((a, b) => order(a) - order(b) || a.line - b.line || a.column - b.column)), problems.length);
   }
   return toFleet(sites.data, canary.data);
 }

@@ -20,9 +20,13 @@ export function formatProblem(p: Problem): string {
 
 /** The inputs are invalid; carries every problem found, so the user fixes them in one pass. */
 export class InvalidInputError extends Error {
-  constructor(readonly problems: readonly Problem[]) {
-    const n = problems.length;
-    super(`${n} problem${n === 1 ? '' : 's'} in the inputs:\n${problems.map(formatProblem).join('\n')}`);
+  constructor(
+    /** The problems listed (a very long list ends with a line saying how many more there are). */
+    readonly problems: readonly Problem[],
+    /** How many problems were found in all. */
+    readonly total: number = problems.length,
+  ) {
+    super(`${total} problem${total === 1 ? '' : 's'} in the inputs:\n${problems.map(formatProblem).join('\n')}`);
     this.name = 'InvalidInputError';
   }
 }

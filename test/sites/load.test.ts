@@ -553,6 +553,16 @@ describe('hostile and broken input', () => {
     expect(found).toHaveLength(MAX_PROBLEMS + 1);
     expect(found[MAX_PROBLEMS - 1]).toMatchObject({ line: MAX_PROBLEMS + 1, path: `sites[${MAX_PROBLEMS - 1}].service` });
     expect(found[MAX_PROBLEMS]).toMatchObject({ file: 'sites.yaml', line: 0, message: '… and 50 more problems, not listed' });
+    // The count says how many were found, not how many lines were printed.
+    const error = (() => {
+      try {
+        parseFleet(new Source('sites.yaml', `sites:\n${bad}\n`), new Source('canary.yaml', CANARY));
+      } catch (e) {
+        return e as InvalidInputError;
+      }
+    })();
+    expect(error?.total).toBe(150);
+    expect(error?.message.split('\n')[0]).toBe('150 problems in the inputs:');
   });
 
   it('accepts values at every limit', () => {
