@@ -1,66 +1,7 @@
 #!/usr/bin/env node
-import { Command, CommanderError, Option } from 'commander';
-import { formatProblem, InvalidInputError } from '../sites/problems.js';
-import { exitCodeOf, OutsideSystemError, RefusedError, UsageError } from './errors.js';
-import { maskStream, registerEnvironmentSecrets } from './git/mask.js';
-
-interface CommandGroup {
-  /** The top-level commands the module registers. */
-  readonly commands: readonly string[];
-  readonly load: () => Promise<{ register(program: Command): void }>;
-}
-
-/**
- * Only the module of the command being run is loaded: cdk8s, the AWS SDK and
- * Octokit each take a noticeable part of a second to import, and most
- * commands need one of them at most.
- */
-const GROUPS: readonly CommandGroup[] = [
-  { commands: ['validate', 'synth'], load: () => import('./commands/synth.js') },
-  { commands: ['site'], load: () => import('./commands/site.js') },
-  { commands: ['canary'], load: () => import('./commands/canary.js') },
-  { commands: ['publish', 'plan', 'history'], load: () => import('./commands/publish.js') },
-  { commands: ['rollback', 'deploy'], load: () => import('./commands/rollback.js') },
-  { commands: ['hook'], load: () => import('./commands/hook.js') },
-  { commands: ['pipeline', 'ci'], load: () => import('./commands/pipeline.js') },
-];
-
-/** Global options that take a value, so their value is not mistaken for the command. */
-const VALUED_OPTIONS = new Set(['--sites', '--canary', '--out']);
-
-/** The `aviary` command line: global input options, then the command groups `argv` needs (all of them for help). */
-export async function buildProgram(argv: readonly string[]): Promise<Command> {
-  const program = new Command('aviary')
-    .description('GitOps manifests for a fleet of WordPress sites with blue/green canary services')
-    .addOption(new Option('--sites <file>', 'the sites file').default('sites.yaml'))
-    .addOption(new Option('--canary <file>', 'the canary and fleet settings file').default('canary.yaml'))
-    .addOption(new Option('--out <dir>', 'where manifests are synthesized').env('CDK8S_OUTDIR').default('dist'))
-    .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
-  const command = argv.find((arg, i) => !arg.startsWith('-') && !VALUED_OPTIONS.has(argv[i - 1]));
-  const own = GROUPS.filter((group) => command !== undefined && group.commands.includes(command));
-  for (const group of own.length > 0 ? own : GROUPS) (await group.load()).register(program);
-  return program;
-}
-
-/** Runs the CLI and returns the exit status; the one place errors become messages. */
-export async function main(argv: readonly string[]): Promise<number> {
-  try {
-    await (await buildProgram(argv)).parseAsync(argv, { from: 'user' });
-    // A command may report failure without throwing (e.g. `validate --json` prints its result, then exits 1).
-    return Number(process.exitCode ?? 0);
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    if (error instanceof InvalidInputError) {
-      process.stderr.write(`${error.problems.map(formatProblem).join('\n')}\n${error.total} problem(s); nothing was written.\n`);
-    } else if (error instanceof RefusedError || error instanceof UsageError || error instanceof OutsideSystemError) {
-      process.stderr.write(`error: ${error.message}\n`);
-    } else {
-      process.stderr.write(`internal error (please report it): ${error instanceof Error ? error.stack : String(error)}\n`);
-    }
-    return exitCodeOf(error);
-  }
-}
+// The `aviary` executable. Everything else lives in cli/main.ts, which has no side effects when imported.
+import { main } from './cli/main.js';
+import { maskStream, registerEnvironmentSecrets } from './shared/mask.js';
 
 // One mask for everything printed, whoever prints it: Aviary's messages, a stack trace, a library's debug log.
 registerEnvironmentSecrets(process.env);

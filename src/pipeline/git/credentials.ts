@@ -1,4 +1,4 @@
-import { registerSecret } from './mask.js';
+import { registerSecret } from '../shared/mask.js';
 
 /** How Aviary authenticates to the manifests remote over HTTP(S). */
 export interface GitCredentials {

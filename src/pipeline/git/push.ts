@@ -1,7 +1,7 @@
 import pRetry, { AbortError } from 'p-retry';
 import type { SimpleGit } from 'simple-git';
-import { OutsideSystemError } from '../errors.js';
-import { maskedMessage } from './mask.js';
+import { OutsideSystemError } from '../shared/errors.js';
+import { maskedMessage } from '../shared/mask.js';
 import { isAuthFailure, isPushRace, outsideGitError } from './run.js';
 
 /** The remote turned a push down because its branch moved: fetch, rebuild on the new head, try again. */

@@ -1,7 +1,7 @@
 import { simpleGit, type SimpleGit } from 'simple-git';
-import { OutsideSystemError } from '../errors.js';
+import { OutsideSystemError } from '../shared/errors.js';
 import { authConfig, type GitCredentials } from './credentials.js';
-import { maskedMessage } from './mask.js';
+import { maskedMessage } from '../shared/mask.js';
 
 /** Who Aviary's commits are committed by; the author is the person behind the input commit. */
 export const COMMITTER = { name: 'Aviary', email: 'aviary@users.noreply.invalid' } as const;

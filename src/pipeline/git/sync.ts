@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from 
 import { dirname, join, posix } from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import type { ManifestFile } from '../../charts/render.js';
-import { removeEmptyParents } from '../files.js';
+import { removeEmptyParents } from '../shared/files.js';
 import { gitStep } from './run.js';
 
 /** One file of the manifests that differs between two states; paths are relative to `--path`. */

@@ -1,5 +1,5 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../shared/errors.js';
 import type { MysqlAdmin } from './database.js';
 import { outside, type RetryPolicy } from './retry.js';
 import type { Redactor } from './redact.js';

@@ -1,5 +1,5 @@
 import pMap from 'p-map';
-import { SitesFailedError } from '../errors.js';
+import { SitesFailedError } from '../shared/errors.js';
 import type { StepReport } from './context.js';
 
 /**

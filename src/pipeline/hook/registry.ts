@@ -7,7 +7,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import type { Site } from '../../sites/types.js';
-import { RefusedError } from '../errors.js';
+import { RefusedError } from '../shared/errors.js';
 
 /**
  * provisioning → ready while a site is set up. A removed site is marked

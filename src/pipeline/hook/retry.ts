@@ -1,5 +1,5 @@
 import pRetry, { AbortError } from 'p-retry';
-import { OutsideSystemError, RefusedError } from '../errors.js';
+import { OutsideSystemError, RefusedError } from '../shared/errors.js';
 import type { Redactor } from './redact.js';
 
 /** How hard to try an outside system before giving up (exit 3). */

@@ -1,5 +1,5 @@
 import type { SiteNames } from '../../sites/names.js';
-import { RefusedError, UsageError } from '../errors.js';
+import { RefusedError, UsageError } from '../shared/errors.js';
 import { backupPrefix, backupStamp, BACKUPS_PREFIX } from './backup.js';
 import { namesFor, step, withReports, type HookContext, type StepReport } from './context.js';
 import { eachSite, type EachSiteOptions } from './each-site.js';

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { authConfig, credentialsFrom, splitUrlCredentials } from '../../../src/pipeline/git/credentials.js';
-import { mask, maskStream, maskUrlCredentials, registerEnvironmentSecrets, registerSecret } from '../../../src/pipeline/git/mask.js';
+import { mask, maskStream, maskUrlCredentials, registerEnvironmentSecrets, registerSecret } from '../../../src/pipeline/shared/mask.js';
 import { applyChanges, blobId, changesToward, trackedFiles } from '../../../src/pipeline/git/sync.js';
 import { gitIn } from '../../../src/pipeline/git/run.js';
 import { bareRepo, canaryYaml, configRepo, git, runCli, sitesYaml, tempDir, treeAt } from './helpers.js';

@@ -1,6 +1,6 @@
 // eachSite: bounded concurrency, every site attempted, failures gathered.
 import { describe, expect, it } from 'vitest';
-import { OutsideSystemError, RefusedError, SitesFailedError, exitCodeOf } from '../../../src/pipeline/errors.js';
+import { OutsideSystemError, RefusedError, SitesFailedError, exitCodeOf } from '../../../src/pipeline/shared/errors.js';
 import type { StepReport } from '../../../src/pipeline/hook/context.js';
 import { eachSite } from '../../../src/pipeline/hook/each-site.js';
 

@@ -13,7 +13,7 @@ import type { AwsClients } from '../../../src/pipeline/hook/aws.js';
 import { ensureBucket } from '../../../src/pipeline/hook/init.js';
 import { provisionSites } from '../../../src/pipeline/hook/provision.js';
 import { teardownSites } from '../../../src/pipeline/hook/teardown.js';
-import { OutsideSystemError } from '../../../src/pipeline/errors.js';
+import { OutsideSystemError } from '../../../src/pipeline/shared/errors.js';
 import { startMariaDb } from '../../support/mariadb.js';
 import {
   adminSql,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Redactor } from '../../../src/pipeline/hook/redact.js';
 import { ConcurrentHookError } from '../../../src/pipeline/hook/registry.js';
-import { exitCodeOf, RefusedError, UsageError } from '../../../src/pipeline/errors.js';
+import { exitCodeOf, RefusedError, UsageError } from '../../../src/pipeline/shared/errors.js';
 
 describe('Redactor.scrubError', () => {
   it('removes remembered secrets from the message and keeps the class, so callers can still tell errors apart', () => {

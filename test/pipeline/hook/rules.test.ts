@@ -1,6 +1,6 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
-import { RefusedError, UsageError } from '../../../src/pipeline/errors.js';
+import { RefusedError, UsageError } from '../../../src/pipeline/shared/errors.js';
 import { parseMysqlUrl, resolveHookConfig, resolveInitConfig } from '../../../src/pipeline/hook/config.js';
 import { Redactor } from '../../../src/pipeline/hook/redact.js';
 import { isTransient } from '../../../src/pipeline/hook/retry.js';

@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { formatProblem, InvalidInputError } from '../../../sites/problems.js';
+import { loadFleet } from '../../../sites/load.js';
+import { synth } from '../../manifests/synth.js';
+import { globals } from './globals.js';
+
+export function register(program: Command): void {
+  program
+    .command('validate')
+    .description('check sites.yaml and canary.yaml; report every problem with file, line and column')
+    .option('--json', 'machine-readable output')
+    .action((opts: { json?: boolean }, cmd: Command) => {
+      const { sites, canary } = globals(cmd);
+      try {
+        const fleet = loadFleet(sites, canary);
+        if (opts.json) console.log(JSON.stringify({ valid: true, sites: fleet.sites.length, problems: [] }));
+        else console.log(`${sites} and ${canary} are valid: ${fleet.sites.length} site(s), active canary ${fleet.canary.selector}.`);
+      } catch (error) {
+        if (!(error instanceof InvalidInputError) || !opts.json) throw error;
+        console.log(JSON.stringify({ valid: false, problems: error.problems }));
+        process.stderr.write(`${error.problems.map(formatProblem).join('\n')}\n`);
+        process.exitCode = 1;
+      }
+    });
+
+  program
+    .command('synth')
+    .description('validate the inputs and write their manifests to --out, replacing it atomically')
+    .option('--fresh', 'render every site again instead of reusing files whose inputs did not change')
+    .option('--json', 'machine-readable output')
+    .action((opts: { json?: boolean; fresh?: boolean }, cmd: Command) => {
+      const { sites, canary, out } = globals(cmd);
+      const started = performance.now();
+      const result = synth({ sites, canary }, out, { reuse: !opts.fresh });
+      const ms = Math.round(performance.now() - started);
+      if (opts.json) console.log(JSON.stringify({ out, sites: result.fleet.sites.length, files: result.files, ms }));
+      else console.log(`Synthesized ${result.fleet.sites.length} site(s) into ${out}/ (${result.files} files, ${ms} ms).`);
+    });
+}

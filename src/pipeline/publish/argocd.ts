@@ -1,0 +1,165 @@
+import pRetry, { AbortError } from 'p-retry';
+import { OutsideSystemError, UsageError } from '../shared/errors.js';
+import { mask, registerSecret } from '../shared/mask.js';
+
+/** Where the fleet's Applications live, and how to ask about them. */
+export interface ArgoCdTarget {
+  /** e.g. https://argocd.example.com (no trailing /api). */
+  readonly url: string;
+  /** An Argo CD API token (a JWT): `argocd account generate-token`. */
+  readonly token: string;
+  /** The AppProject of the fleet's Applications (canary.yaml argocd.project). */
+  readonly project: string;
+}
+
+const SYSTEM = 'Argo CD';
+const REQUEST_TIMEOUT_MS = 15_000;
+const RETRY = { retries: 3, minTimeout: 250, maxTimeout: 2_000, randomize: true };
+const DEFAULT_WAIT_MS = 10 * 60_000;
+const DEFAULT_INTERVAL_MS = 5_000;
+/** Enough of a body to show what the server said without pasting a whole HTML page into the error. */
+const MAX_SAID = 200;
+
+/**
+ * Whether the Application exists: GET /api/v1/applications/{name}?project=P.
+ * The project is always sent because without it Argo CD answers 403 for a
+ * missing app (so as not to leak which names exist), and "gone" could not be
+ * told from "forbidden". 404 → false, 200 → true; anything else is an
+ * OutsideSystemError saying what to fix. Network errors, timeouts, 429 and
+ * 5xx are retried.
+ */
+export async function applicationExists(target: ArgoCdTarget, name: string): Promise<boolean> {
+  registerSecret(target.token);
+  const url = applicationUrl(target, name);
+  try {
+    return await pRetry(() => getApplication(url, target, name), RETRY);
+  } catch (error) {
+    const reason = error instanceof ArgoCdAnswer ? error.message : `${describeNetworkError(error)} (after retries; Argo CD at ${target.url}): check AVIARY_ARGOCD_URL and that the server is reachable`;
+    throw new OutsideSystemError(SYSTEM, `checking whether Application ${name} exists`, new Error(mask(reason)));
+  }
+}
+
+/**
+ * Polls applicationExists every `intervalMs` until the Application is gone or
+ * `timeoutMs` passes; resolves true when gone, false on timeout. An error
+ * (bad token, no access) is thrown at once: waiting longer would not fix it.
+ */
+export async function waitUntilGone(
+  target: ArgoCdTarget,
+  name: string,
+  { timeoutMs = DEFAULT_WAIT_MS, intervalMs = DEFAULT_INTERVAL_MS, now = Date.now }: { timeoutMs?: number; intervalMs?: number; now?: () => number } = {},
+): Promise<boolean> {
+  const deadline = now() + timeoutMs;
+  for (;;) {
+    if (!(await applicationExists(target, name))) return true;
+    const left = deadline - now();
+    if (left <= 0) return false;
+    // Never sleep past the deadline, so the last look happens right at it rather than an interval later.
+    await sleep(Math.min(intervalMs, left));
+  }
+}
+
+/**
+ * The target from flags, else the environment (AVIARY_ARGOCD_URL,
+ * AVIARY_ARGOCD_TOKEN); undefined when neither URL nor token is set, so
+ * callers can tell "not configured" from "half configured", which is a
+ * UsageError naming the missing half.
+ */
+export function argoCdTarget(opts: { url?: string; token?: string; project: string }, env: NodeJS.ProcessEnv = process.env): ArgoCdTarget | undefined {
+  const url = opts.url || env.AVIARY_ARGOCD_URL || undefined;
+  const token = opts.token || env.AVIARY_ARGOCD_TOKEN || undefined;
+  registerSecret(token);
+  if (!url && !token) return undefined;
+  if (!token) throw new UsageError(`an Argo CD URL (${url}) is set but no token: set AVIARY_ARGOCD_TOKEN to a token from \`argocd account generate-token\``);
+  if (!url) throw new UsageError('an Argo CD token is set but no URL: set AVIARY_ARGOCD_URL to the Argo CD server, e.g. https://argocd.example.com');
+  if (!/^https?:\/\/[^/\s]+/i.test(url.trim())) throw new UsageError(`the Argo CD URL ${url} is not an http(s) address: set AVIARY_ARGOCD_URL like https://argocd.example.com`);
+  return { url: normalizeUrl(url), token, project: opts.project };
+}
+
+/** An answer from the server that says what is wrong; retrying it would get the same answer. */
+class ArgoCdAnswer extends Error {}
+
+async function getApplication(url: string, target: ArgoCdTarget, name: string): Promise<boolean> {
+  const res = await fetch(url, {
+    headers: { Authorization: `Bearer ${target.token}`, Accept: 'application/json' },
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
+  const body = await res.text();
+  if (res.status === 200) return isApplicationNamed(body, name) ? true : refuse(notTheApi(target, res.status, body));
+  if (res.status === 404) return isNotFound(body) ? false : refuse(notTheApi(target, res.status, body));
+  const message = explainStatus(res.status, said(body), target, name);
+  // Transient: let p-retry try again; everything else stops here.
+  if (res.status >= 500 || res.status === 429) throw new ArgoCdAnswer(message);
+  return refuse(message);
+}
+
+function refuse(message: string): never {
+  throw new AbortError(new ArgoCdAnswer(message));
+}
+
+function explainStatus(status: number, said: string, { url, project }: ArgoCdTarget, name: string): string {
+  switch (status) {
+    case 401:
+      return `Argo CD refused the token (401 ${said}): it is invalid or expired; check AVIARY_ARGOCD_TOKEN (create one with \`argocd account generate-token\`).`;
+    case 403:
+      return `Argo CD denied access (403 ${said}): the token's account lacks \`applications, get\` on project ${project} (RBAC policy, e.g. \`p, role:aviary, applications, get, ${project}/*, allow\`), or the Application is not in project ${project}.`;
+    default: {
+      const retried = status >= 500 || status === 429 ? 'after retries; ' : '';
+      return `Argo CD answered HTTP ${status} ${said} for Application ${name} (${retried}Argo CD at ${url}).`;
+    }
+  }
+}
+
+/**
+ * A 404 or 200 that is not Argo CD's JSON means the URL points somewhere else
+ * (a proxy, the UI behind a different root path). Taking such a 404 as "gone"
+ * would let a typo in the URL delete a live site's data, so it is an error.
+ */
+function notTheApi({ url }: ArgoCdTarget, status: number, body: string): string {
+  return `${url} answered HTTP ${status} but not as the Argo CD API (${said(body) || 'empty body'}): check AVIARY_ARGOCD_URL (the server's address, without /api).`;
+}
+
+/** Argo CD's NotFound: gRPC code 5 in its JSON error body. */
+function isNotFound(body: string): boolean {
+  return (parseJson(body) as { code?: unknown } | undefined)?.code === 5;
+}
+
+function isApplicationNamed(body: string, name: string): boolean {
+  return (parseJson(body) as { metadata?: { name?: unknown } } | undefined)?.metadata?.name === name;
+}
+
+/** What the server said: Argo CD's own message when the body is its JSON error, else the start of the body. */
+function said(body: string): string {
+  const message = (parseJson(body) as { message?: unknown } | undefined)?.message;
+  const text = typeof message === 'string' ? message : body.replace(/\s+/g, ' ').trim();
+  return text.length > MAX_SAID ? `${text.slice(0, MAX_SAID)}…` : text;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** fetch reports every network failure as "fetch failed"; the useful part (ECONNREFUSED, ENOTFOUND …) is in its cause. */
+function describeNetworkError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  if (error.name === 'TimeoutError') return `no answer within ${REQUEST_TIMEOUT_MS / 1000} s`;
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? error.message;
+}
+
+function applicationUrl({ url, project }: ArgoCdTarget, name: string): string {
+  return `${url}/api/v1/applications/${encodeURIComponent(name)}?project=${encodeURIComponent(project)}`;
+}
+
+/** Tolerates a trailing slash or /api(/v1), which people copy from the API docs. */
+function normalizeUrl(url: string): string {
+  return url.trim().replace(/\/+$/, '').replace(/\/api(?:\/v1)?$/, '');
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

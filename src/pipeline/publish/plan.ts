@@ -1,0 +1,259 @@
+import { parseAllDocuments } from 'yaml';
+import type { FileChange } from '../git/sync.js';
+import { plural } from '../shared/words.js';
+
+/**
+ * What publishing would change, in the terms of the fleet: per site and for
+ * the services, which objects appear, change or go, which sites move color
+ * or traffic, which Jobs will run and which sites will be torn down.
+ * Only the files that differ are parsed, so a plan over a big fleet costs
+ * what the change costs.
+ */
+
+export type Change = 'added' | 'changed' | 'removed';
+
+export interface ObjectChange {
+  readonly kind: string;
+  readonly name: string;
+  readonly change: Change;
+}
+
+/** A value before and after; either side is absent when the object is new or gone. */
+export interface Move {
+  readonly from?: string;
+  readonly to?: string;
+}
+
+export interface SitePlan {
+  readonly id: string;
+  /** added: a new site; removed: the site is torn down. */
+  readonly change: Change;
+  readonly objects: readonly ObjectChange[];
+  /** The color the site runs on, when it changes. */
+  readonly service?: Move;
+  /** The color its public hostnames route to, when it changes. */
+  readonly traffic?: Move;
+  /** Jobs that will run: Job names that were not there before. */
+  readonly jobs: readonly string[];
+}
+
+export interface ServicesPlan {
+  readonly objects: readonly ObjectChange[];
+  /** Image per color, when it changes. */
+  readonly images: readonly ({ readonly color: string } & Move)[];
+  /** The active canary, when it changes. */
+  readonly selector?: Move;
+}
+
+export interface Plan {
+  readonly sites: readonly SitePlan[];
+  readonly services: ServicesPlan;
+  /** Objects outside services/ and sites/ (the Argo CD bootstrap). */
+  readonly other: readonly ObjectChange[];
+  /** All Jobs that will run, across sites. */
+  readonly jobs: readonly string[];
+  /** Ids of the sites whose manifests disappear. */
+  readonly teardown: readonly string[];
+  readonly files: { readonly added: number; readonly changed: number; readonly removed: number };
+}
+
+interface K8sObject {
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> };
+  spec?: any;
+  data?: Record<string, string>;
+}
+
+export function planOf(changes: readonly FileChange[]): Plan {
+  const bySite = new Map<string, FileChange[]>();
+  const services: FileChange[] = [];
+  const other: FileChange[] = [];
+  for (const change of changes) {
+    const site = /^sites\/([^/]+)\//.exec(change.path)?.[1];
+    if (site) bySite.set(site, [...(bySite.get(site) ?? []), change]);
+    else if (change.path.startsWith('services/')) services.push(change);
+    else other.push(change);
+  }
+  const sites = [...bySite.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, files]) => sitePlan(id, files));
+  return {
+    sites,
+    services: servicesPlan(services),
+    other: objectChanges(objectsOf(other, 'before'), objectsOf(other, 'after')),
+    jobs: sites.flatMap((s) => s.jobs),
+    teardown: sites.filter((s) => s.change === 'removed').map((s) => s.id),
+    files: {
+      added: changes.filter((c) => c.before === undefined).length,
+      changed: changes.filter((c) => c.before !== undefined && c.after !== undefined).length,
+      removed: changes.filter((c) => c.after === undefined).length,
+    },
+  };
+}
+
+export function isEmptyPlan(plan: Plan): boolean {
+  return plan.files.added + plan.files.changed + plan.files.removed === 0;
+}
+
+function objectsOf(files: readonly FileChange[], side: 'before' | 'after'): K8sObject[] {
+  return files.flatMap((f) => {
+    const text = f[side];
+    if (text === undefined) return [];
+    if (side === 'after' && f.afterObjects) return f.afterObjects as K8sObject[];
+    return parseAllDocuments(text).flatMap((doc) => ('toJS' in doc ? [doc.toJS() as K8sObject] : [])).filter((o) => o && typeof o === 'object');
+  });
+}
+
+const keyOf = (o: K8sObject) => `${o.kind ?? '?'}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? '?'}`;
+
+function objectChanges(before: readonly K8sObject[], after: readonly K8sObject[]): ObjectChange[] {
+  const old = new Map(before.map((o) => [keyOf(o), o]));
+  const now = new Map(after.map((o) => [keyOf(o), o]));
+  const out: ObjectChange[] = [];
+  const describe = (o: K8sObject, change: Change): ObjectChange => ({ kind: o.kind ?? '?', name: o.metadata?.name ?? '?', change });
+  for (const [key, o] of now) {
+    const was = old.get(key);
+    if (!was) out.push(describe(o, 'added'));
+    else if (JSON.stringify(was) !== JSON.stringify(o)) out.push(describe(o, 'changed'));
+  }
+  for (const [key, o] of old) if (!now.has(key)) out.push(describe(o, 'removed'));
+  const order: Record<Change, number> = { removed: 0, changed: 1, added: 2 };
+  return out.sort((a, b) => a.kind.localeCompare(b.kind) || order[a.change] - order[b.change] || a.name.localeCompare(b.name));
+}
+
+/** The color a site runs on (its Jobs' color) and the color its first public hostname routes to. */
+function colorsOf(objects: readonly K8sObject[]): { service?: string; traffic?: string } {
+  const job = objects.find((o) => o.kind === 'Job');
+  const ingress = objects.find((o) => o.kind === 'Ingress');
+  return {
+    service: job?.spec?.template?.metadata?.annotations?.['aviary.io/color'],
+    traffic: ingress?.spec?.rules?.[0]?.http?.paths?.[0]?.backend?.service?.name,
+  };
+}
+
+const moved = (from?: string, to?: string): Move | undefined => (from && to && from !== to ? { from, to } : undefined);
+
+function sitePlan(id: string, files: readonly FileChange[]): SitePlan {
+  const before = objectsOf(files, 'before');
+  const after = objectsOf(files, 'after');
+  const change: Change = before.length === 0 ? 'added' : after.length === 0 ? 'removed' : 'changed';
+  const was = colorsOf(before);
+  const now = colorsOf(after);
+  const oldJobs = new Set(before.filter((o) => o.kind === 'Job').map((o) => o.metadata?.name));
+  const service = moved(was.service, now.service);
+  const traffic = moved(was.traffic, now.traffic);
+  return {
+    id,
+    change,
+    objects: objectChanges(before, after),
+    ...(service ? { service } : {}),
+    ...(traffic ? { traffic } : {}),
+    jobs: after.filter((o) => o.kind === 'Job' && !oldJobs.has(o.metadata?.name)).map((o) => o.metadata?.name ?? '?'),
+  };
+}
+
+function servicesPlan(files: readonly FileChange[]): ServicesPlan {
+  const before = objectsOf(files, 'before');
+  const after = objectsOf(files, 'after');
+  const images = (objects: readonly K8sObject[]) =>
+    new Map(
+      objects
+        .filter((o) => o.kind === 'Deployment')
+        .map((o) => [o.spec?.template?.metadata?.labels?.app ?? o.metadata?.name ?? '?', o.spec?.template?.spec?.containers?.[0]?.image as string | undefined]),
+    );
+  const oldImages = images(before);
+  const newImages = images(after);
+  const colors = [...new Set([...oldImages.keys(), ...newImages.keys()])].sort();
+  const selector = moved(selectorOf(before), selectorOf(after));
+  return {
+    objects: objectChanges(before, after),
+    images: colors.filter((c) => oldImages.get(c) !== newImages.get(c)).map((color) => ({ color, from: oldImages.get(color), to: newImages.get(color) })),
+    ...(selector ? { selector } : {}),
+  };
+}
+
+function selectorOf(objects: readonly K8sObject[]): string | undefined {
+  const env = objects.find((o) => o.kind === 'ConfigMap' && o.metadata?.name === 'canary-env')?.data?.canaryEnv;
+  try {
+    return env ? (JSON.parse(env) as { selector?: string }).selector : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// ---- rendering ----
+
+export type PlanFormat = 'text' | 'markdown' | 'json';
+
+const SIGN: Record<Change, string> = { added: '+', changed: '~', removed: '-' };
+/** `repo@sha256:<64 hex>` is unreadable in a summary; the first 12 hex identify it. */
+export const shortImage = (image?: string) => (image ? image.replace(/@sha256:([0-9a-f]{12})[0-9a-f]{52}$/, '@sha256:$1…') : 'none');
+
+/** One line: what the plan does, in a person's words. */
+export function planHeadline(plan: Plan): string {
+  if (isEmptyPlan(plan)) return 'No changes: the manifests already match the inputs.';
+  const by = (c: Change) => plan.sites.filter((s) => s.change === c).length;
+  const parts = [
+    by('added') && `${plural(by('added'), 'site')} added`,
+    by('changed') && `${plural(by('changed'), 'site')} changed`,
+    by('removed') && `${plural(by('removed'), 'site')} torn down`,
+    plan.services.objects.length > 0 && 'services changed',
+    plan.other.length > 0 && 'Argo CD bootstrap changed',
+    plan.jobs.length > 0 && `${plural(plan.jobs.length, 'Job')} will run`,
+  ].filter(Boolean);
+  return `Plan: ${parts.join(', ') || `${plural(plan.files.added + plan.files.changed + plan.files.removed, 'file')} changed`}.`;
+}
+
+export function formatPlan(plan: Plan, format: PlanFormat): string {
+  if (format === 'json') return JSON.stringify(plan, null, 2);
+  return format === 'markdown' ? markdown(plan) : text(plan);
+}
+
+function siteNotes(site: SitePlan): string[] {
+  return [
+    site.service && `runs on ${site.service.to} (was ${site.service.from})`,
+    site.traffic && `traffic to ${site.traffic.to} (was ${site.traffic.from})`,
+  ].filter((x): x is string => Boolean(x));
+}
+
+function text(plan: Plan): string {
+  const lines = [planHeadline(plan)];
+  if (isEmptyPlan(plan)) return lines.join('\n');
+  const objects = (list: readonly ObjectChange[]) => list.map((o) => `    ${SIGN[o.change]} ${o.kind} ${o.name}`);
+  if (plan.services.objects.length > 0) {
+    lines.push('', 'services:');
+    if (plan.services.selector) lines.push(`    active canary: ${plan.services.selector.from} → ${plan.services.selector.to}`);
+    for (const i of plan.services.images) lines.push(`    image ${i.color}: ${shortImage(i.from)} → ${shortImage(i.to)}`);
+    lines.push(...objects(plan.services.objects));
+  }
+  for (const site of plan.sites) {
+    const label = site.change === 'added' ? ' (new)' : site.change === 'removed' ? ' (torn down)' : '';
+    lines.push('', `site ${site.id}${label}:`);
+    for (const note of siteNotes(site)) lines.push(`    ${note}`);
+    lines.push(...objects(site.objects));
+    if (site.jobs.length > 0) lines.push(`    Jobs that will run: ${site.jobs.join(', ')}`);
+  }
+  if (plan.other.length > 0) lines.push('', 'Argo CD bootstrap:', ...objects(plan.other));
+  return lines.join('\n');
+}
+
+function markdown(plan: Plan): string {
+  const lines = ['### Aviary plan', '', planHeadline(plan)];
+  if (isEmptyPlan(plan)) return lines.join('\n');
+  const code = (s: string) => `\`${s.replaceAll('`', "'")}\``;
+  const objects = (list: readonly ObjectChange[]) => list.map((o) => `${SIGN[o.change]} ${o.kind} ${code(o.name)}`).join('<br>');
+  if (plan.services.objects.length > 0) {
+    lines.push('', '#### Services', '');
+    if (plan.services.selector) lines.push(`- Active canary: **${plan.services.selector.from}** → **${plan.services.selector.to}**`);
+    for (const i of plan.services.images) lines.push(`- Image of **${i.color}**: ${code(shortImage(i.from))} → ${code(shortImage(i.to))}`);
+    for (const o of plan.services.objects) lines.push(`- ${SIGN[o.change]} ${o.kind} ${code(o.name)}`);
+  }
+  if (plan.sites.length > 0) {
+    lines.push('', '#### Sites', '', '| site | change | colors | objects | Jobs that will run |', '|---|---|---|---|---|');
+    for (const site of plan.sites) {
+      const change = site.change === 'added' ? 'new' : site.change === 'removed' ? '**torn down**' : 'changed';
+      lines.push(`| ${code(site.id)} | ${change} | ${siteNotes(site).join('<br>') || '—'} | ${objects(site.objects) || '—'} | ${site.jobs.map(code).join('<br>') || '—'} |`);
+    }
+  }
+  if (plan.teardown.length > 0) lines.push('', `> **Teardown:** ${plan.teardown.map(code).join(', ')} will be removed from the cluster, and the teardown hook will delete their data.`);
+  if (plan.other.length > 0) lines.push('', '#### Argo CD bootstrap', '', ...plan.other.map((o) => `- ${SIGN[o.change]} ${o.kind} ${code(o.name)}`));
+  return lines.join('\n');
+}

@@ -1,0 +1,66 @@
+import { InvalidInputError } from '../../sites/problems.js';
+
+/**
+ * The failures the CLI knows how to report, each with its exit status
+ * (see the README): 1 invalid input or refused, 2 usage, 3 outside system.
+ */
+
+/*
+ * Exit statuses are getters on the prototype, not instance fields: an error
+ * scrubbed of secrets is a copy that keeps only the prototype (redact.ts),
+ * and it must still exit with its status.
+ */
+
+/** The user asked for something Aviary will not do as asked (e.g. a mass teardown without --confirm). */
+export class RefusedError extends Error {
+  get exitCode(): number {
+    return 1;
+  }
+  override name = 'RefusedError';
+}
+
+/** The command line itself is wrong. */
+export class UsageError extends Error {
+  get exitCode(): number {
+    return 2;
+  }
+  override name = 'UsageError';
+}
+
+/** git, GitHub, AWS or MySQL failed after retries. `system` names which, `step` what we were doing. */
+export class OutsideSystemError extends Error {
+  get exitCode(): number {
+    return 3;
+  }
+  override name = 'OutsideSystemError';
+  constructor(
+    readonly system: string,
+    readonly step: string,
+    cause: unknown,
+  ) {
+    super(`${system}: ${step} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+/** Several sites failed in one hook run, each with its own error; the others finished. */
+export class SitesFailedError extends Error {
+  override name = 'SitesFailedError';
+  /** The highest exit status among the failures: any outside-system failure makes it 3. */
+  readonly exitCode: number;
+  constructor(
+    readonly failures: readonly { readonly id: string; readonly error: unknown }[],
+    total: number,
+  ) {
+    super(
+      `${failures.length} of ${total} sites failed (the others are done; running the same command again finishes these):\n` +
+        failures.map((f) => `  ${f.id}: ${f.error instanceof Error ? f.error.message : String(f.error)}`).join('\n'),
+    );
+    this.exitCode = Math.max(...failures.map((f) => exitCodeOf(f.error)));
+  }
+}
+
+export function exitCodeOf(error: unknown): number {
+  if (error instanceof InvalidInputError) return 1;
+  if (error instanceof RefusedError || error instanceof UsageError || error instanceof OutsideSystemError || error instanceof SitesFailedError) return error.exitCode;
+  return 1;
+}

@@ -1,0 +1,7 @@
+import { readFileSync } from 'node:fs';
+
+/** Aviary's version, from package.json (one level above both src/ and lib/). */
+export const AVIARY_VERSION: string = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version;
+
+/** Who renders (see RenderOptions.salt): everything that renders must pass it, so outputs are reused only from the same version. */
+export const RENDER_SALT = `aviary ${AVIARY_VERSION}`;

@@ -1,0 +1,138 @@
+import { parseAllDocuments } from 'yaml';
+import { afterAll, describe, expect, test } from 'vitest';
+import { renderFleet } from '../../../../src/charts/render.js';
+import { loadFleet } from '../../../../src/sites/load.js';
+import { CANARY_FIXTURE, DIGEST_BLUE, DIGEST_GREEN, DIGEST_NEW, SITES_FIXTURE, workdir, type Workdir } from '../../cli-helpers.js';
+
+// The spawned `aviary canary …` commands, sequential for the same reason as site.test.ts.
+
+const REPO = '123456789012.dkr.ecr.us-west-2.amazonaws.com/wp-fleet';
+const dirs: Workdir[] = [];
+afterAll(() => dirs.forEach((d) => d.remove()));
+
+function fresh(): Workdir {
+  const w = workdir();
+  dirs.push(w);
+  return w;
+}
+
+interface K8s {
+  kind: string;
+  metadata: { name: string };
+  data?: Record<string, string>;
+  spec: {
+    rules?: Array<{ host: string; http: { paths: Array<{ backend: { service: { name: string } } }> } }>;
+    template?: { spec: { containers: Array<{ image: string }> } };
+  };
+}
+
+/** The synthesized objects, by file, read back with the yaml parser. */
+function synthesized(w: Workdir): Map<string, K8s[]> {
+  const files = renderFleet(loadFleet(w.path('sites.yaml'), w.path('canary.yaml')));
+  return new Map(files.map((f) => [f.path, parseAllDocuments(f.content).map((d) => d.toJS() as K8s)]));
+}
+
+function jobs(objects: Map<string, K8s[]>, id: string): K8s[] {
+  return (objects.get(`sites/${id}/${id}.yaml`) ?? []).filter((o) => o.kind === 'Job');
+}
+
+function canaryEnv(objects: Map<string, K8s[]>): { selector: string; image: string } {
+  const map = [...objects.values()].flat().find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'canary-env');
+  return JSON.parse(map!.data!.canaryEnv);
+}
+
+function swap(text: string, from: string, to: string): string {
+  if (text.split(from).length !== 2) throw new Error(`expected exactly one ${JSON.stringify(from)}`);
+  return text.replace(from, to);
+}
+
+describe('aviary canary select', () => {
+  test('switches the selector (comment kept in its column); the canary-env ConfigMap follows', async () => {
+    const w = fresh();
+    const sites = w.stamp('sites.yaml');
+    const r = await w.run(['canary', 'select', 'blue']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('The active canary is now blue (was green)');
+    expect(w.read('canary.yaml')).toBe(swap(CANARY_FIXTURE, 'selector: green        #', 'selector: blue         #'));
+    expect(w.stamp('sites.yaml')).toEqual(sites);
+    expect(canaryEnv(synthesized(w))).toEqual({ selector: 'blue', image: `${REPO}@sha256:${DIGEST_BLUE}` });
+  });
+
+  test('selecting the active color says so and touches nothing; an unknown color is a usage error', async () => {
+    const w = fresh();
+    const stamp = w.stamp('canary.yaml');
+    const r = await w.run(['canary', 'select', 'green']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('green is already the active canary; nothing changed.\n');
+    const bad = await w.run(['canary', 'select', 'red']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('Allowed choices are blue, green');
+    expect(w.stamp('canary.yaml')).toEqual(stamp);
+  });
+});
+
+describe('aviary canary set-image', () => {
+  test('sets the digest of the active color (quotes kept); the Jobs of the sites on it rerun with it, the others do not', async () => {
+    const w = fresh();
+    const before = synthesized(w);
+    const r = await w.run(['canary', 'set-image', `sha256:${DIGEST_NEW}`]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('2 sites on green rerun their Jobs with it (caches flushed): beta, delta.');
+    expect(w.read('canary.yaml')).toBe(swap(CANARY_FIXTURE, `"${DIGEST_GREEN}"`, `"${DIGEST_NEW}"`));
+    expect(w.read('sites.yaml')).toBe(SITES_FIXTURE);
+
+    const after = synthesized(w);
+    for (const id of ['beta', 'delta']) {
+      expect(jobs(after, id).map((j) => j.spec.template!.spec.containers[0].image)).toEqual(Array(3).fill(`${REPO}@sha256:${DIGEST_NEW}`));
+      // New names: Argo CD creates the new Jobs, so they run again.
+      expect(jobs(after, id).map((j) => j.metadata.name)).not.toEqual(jobs(before, id).map((j) => j.metadata.name));
+    }
+    expect(jobs(after, 'alpha')).toEqual(jobs(before, 'alpha'));
+    expect(canaryEnv(after).image).toBe(`${REPO}@sha256:${DIGEST_NEW}`);
+  });
+
+  test('--promote also switches the traffic of the sites on the canary color', async () => {
+    const w = fresh();
+    const r = await w.run(['canary', 'set-image', DIGEST_NEW, '--promote', '--json']);
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ changed: true, files: ['sites.yaml', 'canary.yaml'], color: 'green', rerun: ['beta', 'delta'] });
+    expect(out.promoted.map((m: { id: string }) => m.id)).toEqual(['beta']);
+    expect(w.read('sites.yaml')).toBe(swap(SITES_FIXTURE, '    ingress: blue   # traffic stays on blue\n', ''));
+    const ingress = synthesized(w).get('sites/beta/beta.yaml')!.find((o) => o.kind === 'Ingress')!;
+    expect(ingress.spec.rules!.map((rule) => rule.http.paths[0].backend.service.name)).toEqual(['green', 'green', 'green']);
+  });
+
+  test('a tag that is not a digest is refused, files untouched; the same digest again is a no-op', async () => {
+    const w = fresh();
+    const stamps = [w.stamp('sites.yaml'), w.stamp('canary.yaml')];
+    const bad = await w.run(['canary', 'set-image', 'latest']);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/^canary\.yaml:7:15: services\.green\.imageTag: "latest" is not a sha256 digest \(after this edit; refused\)/m);
+    const same = await w.run(['canary', 'set-image', DIGEST_GREEN]);
+    expect(same.status).toBe(0);
+    expect(same.stdout).toMatch(/already runs sha256:216c0204a7f3…; nothing changed/);
+    expect([w.stamp('sites.yaml'), w.stamp('canary.yaml')]).toEqual(stamps);
+  });
+
+  test('--dry-run shows the diff of both files and writes nothing', async () => {
+    const w = fresh();
+    const stamps = [w.stamp('sites.yaml'), w.stamp('canary.yaml')];
+    const r = await w.run(['canary', 'set-image', DIGEST_NEW, '--promote', '--dry-run']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`--- sites.yaml\n+++ sites.yaml\n`);
+    expect(r.stdout).toContain(`-    imageTag: "${DIGEST_GREEN}"   # pushed by CI\n+    imageTag: "${DIGEST_NEW}"   # pushed by CI\n`);
+    expect(r.stdout).toMatch(/Dry run: nothing was written\.\n$/);
+    expect([w.stamp('sites.yaml'), w.stamp('canary.yaml')]).toEqual(stamps);
+  });
+
+  test('--help describes the command', async () => {
+    const w = fresh();
+    const r = await w.run(['canary', 'set-image', '--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('Usage: aviary canary set-image [options] <digest>');
+    expect(r.stdout).toContain('--promote');
+  });
+});

@@ -1,0 +1,248 @@
+import { parseAllDocuments } from 'yaml';
+import { afterAll, describe, expect, test } from 'vitest';
+import { renderFleet } from '../../../../src/charts/render.js';
+import { loadFleet } from '../../../../src/sites/load.js';
+import { CANARY_FIXTURE, DIGEST_BLUE, DIGEST_GREEN, fleetOf, SITES_FIXTURE, workdir, type Workdir } from '../../cli-helpers.js';
+
+// The spawned `aviary site …` commands, in temp dirs holding copies of the fixtures. Sequential on purpose:
+// each spawn is a whole CLI start, and a loaded 2-core CI machine would push concurrent ones past the timeout.
+
+const REPO = '123456789012.dkr.ecr.us-west-2.amazonaws.com/wp-fleet';
+const dirs: Workdir[] = [];
+afterAll(() => dirs.forEach((d) => d.remove()));
+
+function fresh(files?: Record<string, string>): Workdir {
+  const w = workdir(files);
+  dirs.push(w);
+  return w;
+}
+
+interface K8s {
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string> };
+  spec: {
+    rules?: Array<{ host: string; http: { paths: Array<{ backend: { service: { name: string } } }> } }>;
+    template?: { spec: { containers: Array<{ image: string }> } };
+  };
+}
+
+/** What the synthesized manifests of one site say, read back from renderFleet's output. */
+function synthesized(w: Workdir, id: string) {
+  const files = renderFleet(loadFleet(w.path('sites.yaml'), w.path('canary.yaml')));
+  const file = files.find((f) => f.path === `sites/${id}/${id}.yaml`);
+  if (!file) throw new Error(`no manifests for ${id}`);
+  const objects = parseAllDocuments(file.content).map((d) => d.toJS() as K8s);
+  const ingress = objects.find((o) => o.kind === 'Ingress');
+  const routes = Object.fromEntries((ingress?.spec.rules ?? []).map((r) => [r.host, r.http.paths[0].backend.service.name]));
+  const jobs = objects.filter((o) => o.kind === 'Job');
+  return { routes, jobImages: [...new Set(jobs.map((j) => j.spec.template!.spec.containers[0].image))], jobNames: jobs.map((j) => j.metadata.name) };
+}
+
+function swap(text: string, from: string, to: string): string {
+  if (text.split(from).length !== 2) throw new Error(`expected exactly one ${JSON.stringify(from)}`);
+  return text.replace(from, to);
+}
+
+describe('aviary site upgrade / promote', () => {
+  test('upgrade: service moves to the canary, traffic stays; Jobs run the canary image', async () => {
+    const w = fresh();
+    const before = synthesized(w, 'alpha');
+    expect(before.routes['alpha.example.com']).toBe('blue');
+    expect(before.jobImages).toEqual([`${REPO}@sha256:${DIGEST_BLUE}`]);
+
+    const r = await w.run(['site', 'upgrade', 'alpha']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^Upgraded 1 site to green, the active canary .*: alpha\.$/m);
+    expect(w.read('sites.yaml')).toBe(
+      swap(SITES_FIXTURE, '    service: blue                 # on blue for now\n', '    service: green                # on blue for now\n    ingress: blue\n'),
+    );
+    expect(w.read('canary.yaml')).toBe(CANARY_FIXTURE);
+
+    const after = synthesized(w, 'alpha');
+    expect(after.routes['alpha.example.com']).toBe('blue');
+    expect(after.routes['alpha.preview.example.com']).toBe('green');
+    expect(after.jobImages).toEqual([`${REPO}@sha256:${DIGEST_GREEN}`]);
+  });
+
+  test('promote: the Ingress routes the hostnames to the canary Service; the comment-carrying ingress line goes', async () => {
+    const w = fresh();
+    const before = synthesized(w, 'beta');
+    expect(before.routes['www.beta.example.com']).toBe('blue');
+    const r = await w.run(['site', 'promote', 'beta']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('Promoted 1 site to green');
+    // beta was upgraded before (service already green): only the flush Job reruns, because traffic moved.
+    expect(r.stdout).toContain('Caches flushed on green: beta.');
+    const renamed = synthesized(w, 'beta').jobNames.filter((name) => !before.jobNames.includes(name));
+    expect(renamed).toEqual([expect.stringMatching(/^beta-flush-[0-9a-f]{10}$/)]);
+    expect(w.read('sites.yaml')).toBe(swap(SITES_FIXTURE, '    ingress: blue   # traffic stays on blue\n', ''));
+    const after = synthesized(w, 'beta');
+    expect(after.routes).toEqual({ 'beta.example.com': 'green', 'www.beta.example.com': 'green', 'beta.preview.example.com': 'green' });
+  });
+
+  test('no-op: a site already on the canary; the file is not touched', async () => {
+    const w = fresh();
+    const stamp = w.stamp('sites.yaml');
+    const r = await w.run(['site', 'upgrade', 'delta']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('Nothing to do: delta is already on green, the active canary.\n');
+    expect(w.stamp('sites.yaml')).toEqual(stamp);
+  });
+
+  test('--dry-run prints the YAML diff and writes nothing', async () => {
+    const w = fresh();
+    const stamps = [w.stamp('sites.yaml'), w.stamp('canary.yaml')];
+    const r = await w.run(['site', 'promote', '--all', '--dry-run']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('--- sites.yaml\n+++ sites.yaml\n');
+    expect(r.stdout).toContain('\n-    ingress: blue   # traffic stays on blue\n');
+    expect(r.stdout).toContain('\n-    service: blue                 # on blue for now\n+    service: green                # on blue for now\n');
+    expect(r.stdout).toMatch(/Dry run: nothing was written\.\n$/);
+    expect([w.stamp('sites.yaml'), w.stamp('canary.yaml')]).toEqual(stamps);
+  });
+
+  test('--from narrows --all to one color; --json reports each move', async () => {
+    const w = fresh();
+    const r = await w.run(['site', 'promote', '--all', '--from', 'blue', '--json']);
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ changed: true, written: true, files: ['sites.yaml'], color: 'green', unchanged: [] });
+    expect(out.moved.map((m: { id: string }) => m.id)).toEqual(['alpha', 'gamma']);
+    expect(synthesized(w, 'beta').routes['beta.example.com']).toBe('blue');
+    expect(synthesized(w, 'gamma').routes['gamma.example.com']).toBe('green');
+  });
+
+  test('refusals exit 1 and leave the files untouched; usage errors exit 2', async () => {
+    const w = fresh();
+    const stamp = w.stamp('sites.yaml');
+    const unknown = await w.run(['site', 'upgrade', 'alpha', 'nope']);
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toContain('unknown site nope: not in sites.yaml; nothing was written');
+    for (const args of [['site', 'upgrade'], ['site', 'upgrade', 'alpha', '--all'], ['site', 'promote', '--from', 'red'], ['site', 'upgrade', '--bogus']]) {
+      const r = await w.run(args);
+      expect(r.status, args.join(' ')).toBe(2);
+    }
+    expect(w.stamp('sites.yaml')).toEqual(stamp);
+  });
+
+  test('invalid inputs are reported with their position before any edit', async () => {
+    const w = fresh({ 'sites.yaml': swap(SITES_FIXTURE, 'service: blue }', 'service: red }'), 'canary.yaml': CANARY_FIXTURE });
+    const stamp = w.stamp('sites.yaml');
+    const r = await w.run(['site', 'upgrade', 'alpha']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^sites\.yaml:21:\d+: sites\[2\]\.service: "red" is not a color/m);
+    expect(w.stamp('sites.yaml')).toEqual(stamp);
+  });
+});
+
+describe('aviary site create / get / list / terminate', () => {
+  test('create appends the entry; get shows it with the names of its synthesized objects', async () => {
+    const w = fresh();
+    const r = await w.run(['site', 'create', '--id', 'shop', '--name', 'Shop | "Best"', '--theme', 'astra', '--hostname', 'shop.example.com', '--hostname', 'www.shop.example.com', '--canonical', 'www.shop.example.com']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('Added site shop on green (shop.example.com, www.shop.example.com) to sites.yaml.');
+    expect(w.read('sites.yaml')).toBe(
+      swap(
+        SITES_FIXTURE,
+        '    service: green\n# end',
+        '    service: green\n\n  - id: shop\n    name: "Shop | \\"Best\\""\n    theme: astra\n    hostnames: [shop.example.com, www.shop.example.com]\n    canonicalHostname: www.shop.example.com\n    service: green\n# end',
+      ),
+    );
+
+    const got = await w.run(['site', 'get', 'shop', '--json']);
+    expect(got.status).toBe(0);
+    const site = JSON.parse(got.stdout);
+    expect(site).toMatchObject({
+      id: 'shop',
+      name: 'Shop | "Best"',
+      service: 'green',
+      ingress: 'green',
+      image: `${REPO}@sha256:${DIGEST_GREEN}`,
+      canonicalHostname: 'www.shop.example.com',
+      previewHostname: 'shop.preview.example.com',
+      manifest: 'dist/sites/shop/shop.yaml',
+      resources: { ingress: ['shop'], externalSecrets: ['shop-wordpress'] },
+      aws: { secrets: ['aviary/sites/shop/db', 'aviary/sites/shop/admin'], database: 'wp_shop', s3Prefix: 'sites/shop/' },
+    });
+    expect(site.resources.jobs.map((j: { name: string }) => j.name)).toEqual(synthesized(w, 'shop').jobNames);
+    expect(site.resources.jobs.map((j: { job: string }) => j.job)).toEqual(['install', 'theme', 'flush']);
+
+    const human = await w.run(['site', 'get', 'shop']);
+    expect(human.stdout).toContain('www.shop.example.com (canonical)');
+    expect(human.stdout).toMatch(/preview\s+shop\.preview\.example\.com/);
+    expect(human.stdout).toContain(synthesized(w, 'shop').jobNames.join(', '));
+  });
+
+  test('create refuses a hostname another site has, with the file untouched', async () => {
+    const w = fresh();
+    const stamp = w.stamp('sites.yaml');
+    const r = await w.run(['site', 'create', '--id', 'shop', '--name', 'S', '--theme', 'astra', '--hostname', 'www.beta.example.com']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('hostname "www.beta.example.com" is already used by sites[1] (beta) (after this edit; refused)');
+    expect(r.stderr).toContain('nothing was written');
+    expect(w.stamp('sites.yaml')).toEqual(stamp);
+    expect((await w.run(['site', 'create', '--id', 'x', '--name', 'X'])).status).toBe(2);
+  });
+
+  test('get of an unknown site exits 1; list filters by color, as a table or JSON', async () => {
+    const w = fresh();
+    const missing = await w.run(['site', 'get', 'nope']);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain('there is no site "nope" in sites.yaml');
+
+    const table = await w.run(['site', 'list']);
+    expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+SERVICE\s+INGRESS\s+HOSTNAMES$/);
+    expect(table.stdout).toMatch(/^beta\s+green\s+blue\s+beta\.example\.com,www\.beta\.example\.com$/m);
+    expect(table.stdout).toContain('4 sites; active canary green.');
+
+    const json = await w.run(['site', 'list', '--ingress', 'blue', '--json']);
+    expect(JSON.parse(json.stdout).map((s: { id: string }) => s.id)).toEqual(['alpha', 'beta', 'gamma']);
+  });
+
+  test('terminate: one site needs no confirmation and names what teardown will delete', async () => {
+    const w = fresh();
+    const r = await w.run(['site', 'terminate', 'alpha']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('Removed site alpha from sites.yaml.');
+    expect(r.stdout).toContain(
+      'alpha: secrets aviary/sites/alpha/db and aviary/sites/alpha/admin (7-day recovery window), database wp_alpha and user wp_alpha, S3 prefix sites/alpha/, registry item alpha',
+    );
+    expect(w.read('sites.yaml')).toBe(swap(SITES_FIXTURE, SITES_FIXTURE.slice(SITES_FIXTURE.indexOf('  - id: alpha'), SITES_FIXTURE.indexOf('  # beta was')), ''));
+    expect(renderFleet(loadFleet(w.path('sites.yaml'), w.path('canary.yaml'))).some((f) => f.path.startsWith('sites/alpha/'))).toBe(false);
+  });
+
+  test('terminate: more than one site needs --yes (a dry run does not)', async () => {
+    const w = fresh();
+    const stamp = w.stamp('sites.yaml');
+    const refused = await w.run(['site', 'terminate', 'alpha', 'gamma']);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('terminating 2 sites needs --yes');
+    const dry = await w.run(['site', 'terminate', 'alpha', 'gamma', '--dry-run']);
+    expect(dry.status).toBe(0);
+    expect(dry.stdout).toContain('-  - id: alpha');
+    expect(w.stamp('sites.yaml')).toEqual(stamp);
+
+    const done = await w.run(['site', 'terminate', 'alpha', 'gamma', '--yes', '--json']);
+    expect(done.status).toBe(0);
+    expect(JSON.parse(done.stdout).removed).toEqual([
+      { id: 'alpha', secrets: ['aviary/sites/alpha/db', 'aviary/sites/alpha/admin'], database: 'wp_alpha', databaseUser: 'wp_alpha', s3Prefix: 'sites/alpha/', registryItem: 'alpha' },
+      { id: 'gamma', secrets: ['aviary/sites/gamma/db', 'aviary/sites/gamma/admin'], database: 'wp_gamma', databaseUser: 'wp_gamma', s3Prefix: 'sites/gamma/', registryItem: 'gamma' },
+    ]);
+    expect(loadFleet(w.path('sites.yaml'), w.path('canary.yaml')).sites.map((s) => s.id)).toEqual(['beta', 'delta']);
+  });
+});
+
+test('bulk: upgrading 1,200 sites through the CLI is one edit of one file', async () => {
+  const n = 1200;
+  const big = fleetOf(n, 'blue');
+  const w = fresh({ 'sites.yaml': big, 'canary.yaml': CANARY_FIXTURE });
+  const r = await w.run(['site', 'upgrade', '--all', '--json']);
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  expect(JSON.parse(r.stdout).moved).toHaveLength(n);
+  expect(w.read('sites.yaml')).toBe(big.replaceAll('    service: blue\n', '    service: green\n    ingress: blue\n'));
+  const again = await w.run(['site', 'upgrade', '--all']);
+  expect(again.stdout).toBe(`Nothing to do: all ${n} sites are already on green, the active canary.\n`);
+});

@@ -1,0 +1,251 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { ManifestFile } from '../../../src/charts/render.js';
+import { synth } from '../../../src/pipeline/manifests/synth.js';
+import { writeDist } from '../../../src/pipeline/manifests/write-dist.js';
+
+const ROOT = join(import.meta.dirname, '../../..');
+const CLI = join(ROOT, 'lib/pipeline/cli.js');
+const GREEN = '216c0204a7f3e9d8c1b2a3f4e5d6c7b8a9f0e1d2c3b4a5f6e7d8c9b0a1f2e3d4';
+const NEW_GREEN = 'c'.repeat(64);
+
+/** Every file under `dir`, by path relative to it. */
+function readTree(dir: string): Map<string, string> {
+  const files = new Map<string, string>();
+  const walk = (d: string) => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const path = join(d, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else files.set(relative(dir, path), readFileSync(path, 'utf8'));
+    }
+  };
+  walk(dir);
+  return files;
+}
+
+/** Paths whose bytes differ, or that exist on one side only. */
+function changedPaths(before: Map<string, string>, after: Map<string, string>): string[] {
+  const paths = new Set([...before.keys(), ...after.keys()]);
+  return [...paths].filter((p) => before.get(p) !== after.get(p)).sort();
+}
+
+let work: string;
+const inputs = () => ({ sites: join(work, 'sites.yaml'), canary: join(work, 'canary.yaml') });
+const edit = (file: string, from: string | RegExp, to: string) => {
+  const path = join(work, file);
+  const text = readFileSync(path, 'utf8');
+  const next = text.replace(from, to);
+  expect(next).not.toBe(text);
+  writeFileSync(path, next);
+};
+const runCli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: work, encoding: 'utf8' });
+
+beforeEach(() => {
+  work = mkdtempSync(join(tmpdir(), 'aviary-synth-'));
+  cpSync(join(ROOT, 'sites.yaml'), join(work, 'sites.yaml'));
+  cpSync(join(ROOT, 'canary.yaml'), join(work, 'canary.yaml'));
+});
+
+describe('synth', () => {
+  it('writes the layout of the design', () => {
+    synth(inputs(), join(work, 'dist'));
+    expect([...readTree(join(work, 'dist')).keys()].sort()).toEqual([
+      'argocd/services.yaml',
+      'argocd/sites.yaml',
+      'services/blue.yaml',
+      'services/canary-env.yaml',
+      'services/green.yaml',
+      'sites/harbor-cafe/harbor-cafe.yaml',
+      'sites/maple-dental/maple-dental.yaml',
+      'sites/north-trail/north-trail.yaml',
+      'sites/quill-press/quill-press.yaml',
+      'sites/rrr/rrr.yaml',
+      'sites/studio-lumen/studio-lumen.yaml',
+    ]);
+  });
+
+  it('is deterministic: two synths give identical bytes', () => {
+    synth(inputs(), join(work, 'a'));
+    synth(inputs(), join(work, 'b'));
+    const a = readTree(join(work, 'a'));
+    expect(a.size).toBe(11);
+    expect(changedPaths(a, readTree(join(work, 'b')))).toEqual([]);
+  });
+
+  it('is local: changing one site changes only that site’s files', () => {
+    synth(inputs(), join(work, 'dist'));
+    const before = readTree(join(work, 'dist'));
+    edit('sites.yaml', 'theme: kadence', 'theme: neve');
+    synth(inputs(), join(work, 'dist'));
+    expect(changedPaths(before, readTree(join(work, 'dist')))).toEqual(['sites/north-trail/north-trail.yaml']);
+  });
+
+  it('is local: a new green image changes the services files and the green sites, nothing else', () => {
+    synth(inputs(), join(work, 'dist'));
+    const before = readTree(join(work, 'dist'));
+    edit('canary.yaml', GREEN, NEW_GREEN);
+    synth(inputs(), join(work, 'dist'));
+    const after = readTree(join(work, 'dist'));
+    // Sites whose `service` is green: harbor-cafe (ingress blue), north-trail, quill-press.
+    expect(changedPaths(before, after)).toEqual([
+      'services/canary-env.yaml',
+      'services/green.yaml',
+      'sites/harbor-cafe/harbor-cafe.yaml',
+      'sites/north-trail/north-trail.yaml',
+      'sites/quill-press/quill-press.yaml',
+    ]);
+    expect(after.get('services/green.yaml')).toContain(`wp-fleet@sha256:${NEW_GREEN}`);
+    // Renaming nothing: the same set of files exists.
+    expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+  });
+
+  it('gives back byte-identical manifests when an input change is reverted', () => {
+    synth(inputs(), join(work, 'dist'));
+    const before = readTree(join(work, 'dist'));
+    const original = readFileSync(join(work, 'sites.yaml'), 'utf8');
+    edit('sites.yaml', 'service: blue', 'service: green');
+    synth(inputs(), join(work, 'dist'));
+    expect(changedPaths(before, readTree(join(work, 'dist')))).not.toEqual([]);
+    writeFileSync(join(work, 'sites.yaml'), original);
+    synth(inputs(), join(work, 'dist'));
+    expect(changedPaths(before, readTree(join(work, 'dist')))).toEqual([]);
+  });
+
+  it('removes the files of a removed site', () => {
+    synth(inputs(), join(work, 'dist'));
+    edit('sites.yaml', /  - id: studio-lumen[\s\S]*?service: blue\n/, '');
+    synth(inputs(), join(work, 'dist'));
+    expect(existsSync(join(work, 'dist/sites/studio-lumen'))).toBe(false);
+    expect(existsSync(join(work, 'dist/sites/rrr/rrr.yaml'))).toBe(true);
+  });
+
+  it('leaves the previous dist untouched when writing fails part-way, and no staging folder behind', () => {
+    synth(inputs(), join(work, 'dist'));
+    const before = readTree(join(work, 'dist'));
+    function* failing(): Generator<ManifestFile> {
+      yield { path: 'services/blue.yaml', content: 'changed\n' };
+      throw new Error('disk full');
+    }
+    expect(() => writeDist(join(work, 'dist'), failing())).toThrow('disk full');
+    expect(changedPaths(before, readTree(join(work, 'dist')))).toEqual([]);
+    expect(readdirSync(work).sort()).toEqual(['canary.yaml', 'dist', 'sites.yaml']);
+  });
+});
+
+describe('updating an existing dist', () => {
+  it('rewrites only the files that change; the others keep their inode and mtime', () => {
+    synth(inputs(), join(work, 'dist'));
+    const unchanged = statSync(join(work, 'dist/sites/rrr/rrr.yaml'));
+    const changed = statSync(join(work, 'dist/sites/north-trail/north-trail.yaml'));
+    edit('sites.yaml', 'theme: kadence', 'theme: neve');
+    synth(inputs(), join(work, 'dist'));
+    const after = statSync(join(work, 'dist/sites/rrr/rrr.yaml'));
+    expect([after.ino, after.mtimeMs]).toEqual([unchanged.ino, unchanged.mtimeMs]);
+    expect(statSync(join(work, 'dist/sites/north-trail/north-trail.yaml')).ino).not.toBe(changed.ino);
+  });
+
+  it('drops temporary files an interrupted run left behind, and stray files', () => {
+    synth(inputs(), join(work, 'dist'));
+    const before = readTree(join(work, 'dist'));
+    writeFileSync(join(work, 'dist/sites/rrr/rrr.yaml.aviary-tmp'), 'half');
+    writeFileSync(join(work, 'dist/services/old.yaml'), 'kind: Old\n');
+    synth(inputs(), join(work, 'dist'));
+    expect(changedPaths(before, readTree(join(work, 'dist')))).toEqual([]);
+  });
+});
+
+describe('reuse of unchanged site files', () => {
+  it('gives the same bytes as a fresh synth, before and after an edit', () => {
+    synth(inputs(), join(work, 'dist'));
+    edit('sites.yaml', 'theme: kadence', 'theme: neve');
+    synth(inputs(), join(work, 'dist'));
+    synth(inputs(), join(work, 'fresh'), { reuse: false });
+    expect(changedPaths(readTree(join(work, 'fresh')), readTree(join(work, 'dist')))).toEqual([]);
+  });
+
+  it('reuses a file whose recorded input hash matches, and --fresh renders it again', () => {
+    synth(inputs(), join(work, 'dist'));
+    const file = join(work, 'dist/sites/rrr/rrr.yaml');
+    const [header] = readFileSync(file, 'utf8').split('\n', 1);
+    expect(header).toMatch(/^# Generated by Aviary .* inputs: [0-9a-f]{16}$/);
+    // A body that no render would produce, under the right header: only reuse can keep it.
+    writeFileSync(file, `${header}\nkind: Marker\n`);
+    synth(inputs(), join(work, 'dist'));
+    expect(readFileSync(file, 'utf8')).toBe(`${header}\nkind: Marker\n`);
+    expect(runCli('synth', '--fresh').status).toBe(0);
+    expect(readFileSync(file, 'utf8')).toContain('kind: Ingress');
+  });
+
+  it('renders a site again when anything it is made from changes', () => {
+    synth(inputs(), join(work, 'dist'));
+    const headerOf = (id: string) => readFileSync(join(work, `dist/sites/${id}/${id}.yaml`), 'utf8').split('\n', 1)[0];
+    const before = { rrr: headerOf('rrr'), north: headerOf('north-trail') };
+    edit('canary.yaml', 'className: nginx', 'className: traefik');
+    synth(inputs(), join(work, 'dist'));
+    expect(headerOf('rrr')).not.toBe(before.rrr);
+    expect(readFileSync(join(work, 'dist/sites/rrr/rrr.yaml'), 'utf8')).toContain('ingressClassName: traefik');
+    expect(headerOf('north-trail')).not.toBe(before.north);
+  });
+});
+
+describe('the CLI', () => {
+  it('synth writes dist/ and says what it did', () => {
+    const r = runCli('synth');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/Synthesized 6 site\(s\) into dist\/ \(11 files/);
+    expect(readTree(join(work, 'dist')).size).toBe(11);
+  });
+
+  it('invalid input: exit 1, every problem listed with file:line:column, previous dist untouched', () => {
+    expect(runCli('synth').status).toBe(0);
+    const before = readTree(join(work, 'dist'));
+    const mtime = statSync(join(work, 'dist/sites/rrr/rrr.yaml')).mtimeMs;
+    edit('sites.yaml', 'service: blue', 'service: red');
+    edit('canary.yaml', GREEN, 'latest');
+    const r = runCli('synth');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('sites.yaml:9:14: sites[0].service: "red" is not a color');
+    expect(r.stderr).toContain('canary.yaml:9:15: services.green.imageTag: "latest" is not a sha256 digest');
+    expect(r.stderr).toContain('nothing was written');
+    expect(changedPaths(before, readTree(join(work, 'dist')))).toEqual([]);
+    expect(statSync(join(work, 'dist/sites/rrr/rrr.yaml')).mtimeMs).toBe(mtime);
+  });
+
+  it('validate --json reports problems for machines', () => {
+    edit('sites.yaml', 'id: rrr', 'id: RRR');
+    const r = runCli('validate', '--json');
+    expect(r.status).toBe(1);
+    const out = JSON.parse(r.stdout);
+    expect(out.valid).toBe(false);
+    expect(out.problems).toEqual([expect.objectContaining({ file: 'sites.yaml', line: 4, column: 9, path: 'sites[0].id' })]);
+  });
+
+  it('exits 2 on a usage error', () => {
+    const r = runCli('synth', '--no-such-flag');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/unknown option/);
+  });
+
+  it('honours CDK8S_OUTDIR, as `cdk8s synth` (cdk8s.yaml) runs it', () => {
+    const app = readFileSync(join(ROOT, 'cdk8s.yaml'), 'utf8').match(/^app: (.*)$/m)?.[1];
+    expect(app).toBe('node lib/pipeline/cli.js synth');
+    const r = spawnSync(process.execPath, [CLI, 'synth'], { cwd: work, env: { ...process.env, CDK8S_OUTDIR: 'out-by-cdk8s' }, encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(readTree(join(work, 'out-by-cdk8s')).size).toBe(11);
+  });
+});
+
+describe('the committed example', () => {
+  it('dist/ in the repository equals a fresh synth of sites.yaml and canary.yaml', () => {
+    synth({ sites: join(ROOT, 'sites.yaml'), canary: join(ROOT, 'canary.yaml') }, join(work, 'fresh'));
+    const committed = readTree(join(ROOT, 'dist'));
+    expect(committed.size).toBeGreaterThan(0);
+    expect(changedPaths(committed, readTree(join(work, 'fresh'))), 'run `npm run synth` and commit dist/').toEqual([]);
+    // And git agrees that dist/ is committed as it is.
+    const status = execFileSync('git', ['status', '--porcelain', '--', 'dist'], { cwd: ROOT, encoding: 'utf8' });
+    expect(status, 'dist/ has uncommitted changes').toBe('');
+  });
+});

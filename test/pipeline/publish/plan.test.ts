@@ -1,0 +1,83 @@
+// The plan of real renders: what a person reviewing a deployment needs to see.
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { diffFiles } from '../../../src/pipeline/git/sync.js';
+import { formatPlan, planOf } from '../../../src/pipeline/publish/plan.js';
+import { BLUE, canaryYaml, configRepo, render, runCli, sitesYaml, tempDir } from '../git/helpers.js';
+
+const NEW_GREEN = 'f'.repeat(64);
+const before = render(sitesYaml([{ id: 'alpha' }, { id: 'bravo' }, { id: 'charlie', service: 'green' }, { id: 'delta' }]), canaryYaml());
+const after = render(
+  sitesYaml([{ id: 'alpha' }, { id: 'bravo', service: 'green' }, { id: 'charlie', service: 'green', ingress: 'blue' }, { id: 'echo' }]),
+  canaryYaml({ green: NEW_GREEN }),
+);
+const plan = planOf(diffFiles(before, after));
+
+describe('planOf', () => {
+  it('groups per site: new, torn down, color and traffic moves, Jobs that will run', () => {
+    const site = (id: string) => plan.sites.find((s) => s.id === id);
+    expect(site('alpha')).toBeUndefined(); // on blue, untouched by the green image
+    expect(site('echo')).toMatchObject({ change: 'added', jobs: [expect.stringMatching(/^echo-install-/), expect.stringMatching(/^echo-theme-/), expect.stringMatching(/^echo-flush-/)] });
+    expect(site('delta')).toMatchObject({ change: 'removed', jobs: [] });
+    expect(site('bravo')).toMatchObject({ change: 'changed', service: { from: 'blue', to: 'green' }, traffic: { from: 'blue', to: 'green' } });
+    expect(site('charlie')).toMatchObject({ change: 'changed', traffic: { from: 'green', to: 'blue' } });
+    expect(site('charlie')!.service).toBeUndefined();
+    // charlie's Jobs rerun: the image of its color changed.
+    expect(site('charlie')!.jobs).toHaveLength(3);
+    expect(site('charlie')!.objects).toContainEqual({ kind: 'Ingress', name: 'charlie', change: 'changed' });
+    expect(plan.teardown).toEqual(['delta']);
+  });
+
+  it('reads the rendered objects where it has them, with the same result as parsing the files back', () => {
+    expect(after.every((f) => f.objects !== undefined)).toBe(true);
+    const parsed = planOf(diffFiles(before, after.map(({ path, content }) => ({ path, content }))));
+    expect(plan).toEqual(parsed);
+    expect(plan.sites.length).toBeGreaterThan(0);
+  });
+
+  it('shows the services: the new image of a color, objects changed', () => {
+    expect(plan.services.images).toEqual([{ color: 'green', from: expect.stringContaining('216c0204'), to: expect.stringContaining(NEW_GREEN) }]);
+    expect(plan.services.objects).toContainEqual({ kind: 'Deployment', name: 'green-deployment', change: 'changed' });
+    expect(plan.services.objects.find((o) => o.name === 'blue-deployment')).toBeUndefined();
+    expect(plan.services.selector).toBeUndefined();
+    const switched = planOf(diffFiles(before, render(sitesYaml([{ id: 'alpha' }, { id: 'bravo' }, { id: 'charlie', service: 'green' }, { id: 'delta' }]), canaryYaml({ selector: 'blue' }))));
+    expect(switched.services.selector).toEqual({ from: 'green', to: 'blue' });
+    expect(switched.sites).toEqual([]);
+  });
+
+  it('renders text, markdown for a PR comment, and json', () => {
+    const text = formatPlan(plan, 'text');
+    expect(text.split('\n')[0]).toBe('Plan: 1 site added, 2 sites changed, 1 site torn down, services changed, 9 Jobs will run.');
+    expect(text).toContain('site bravo:\n    runs on green (was blue)\n    traffic to green (was blue)');
+    expect(text).toContain(`image green: 123456789012.dkr.ecr.us-west-2.amazonaws.com/wp-fleet@sha256:216c0204a7f3… → 123456789012.dkr.ecr.us-west-2.amazonaws.com/wp-fleet@sha256:ffffffffffff…`);
+    expect(text).toContain('site delta (torn down):');
+    const md = formatPlan(plan, 'markdown');
+    expect(md).toContain('| `delta` | **torn down** |');
+    expect(md).toContain('> **Teardown:** `delta` will be removed');
+    expect(JSON.parse(formatPlan(plan, 'json'))).toEqual(JSON.parse(JSON.stringify(plan)));
+    expect(formatPlan(planOf([]), 'text')).toBe('No changes: the manifests already match the inputs.');
+    void BLUE;
+  });
+});
+
+describe('aviary plan --against DIR', () => {
+  const root = tempDir('aviary-plan-');
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('compares a fresh render with a folder and writes nothing', { timeout: 60_000 }, async () => {
+    const config = await configRepo(join(root, 'config'), sitesYaml([{ id: 'alpha' }]));
+    const old = join(root, 'old');
+    expect((await runCli(config, ['synth', '--out', old])).code).toBe(0);
+    writeFileSync(join(config, 'sites.yaml'), sitesYaml([{ id: 'alpha' }, { id: 'bravo', service: 'green' }]));
+    const r = await runCli(config, ['plan', '--against', old, '--format', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout);
+    expect(json.sites.map((s: { id: string; change: string }) => [s.id, s.change])).toEqual([['bravo', 'added']]);
+    expect(readdirSync(join(old, 'sites'))).toEqual(['alpha']);
+    const text = await runCli(config, ['plan', '--against', old, '--format', 'markdown']);
+    expect(text.stdout).toContain('| `bravo` | new |');
+    const none = await runCli(config, ['plan', '--against', old, '--sites', 'missing.yaml']);
+    expect(none.code).toBe(1);
+  });
+});
