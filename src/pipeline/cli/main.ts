@@ -1,6 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { formatProblem, InvalidInputError } from '../../sites/problems.js';
-import { exitCodeOf, OutsideSystemError, RefusedError, UsageError } from '../shared/errors.js';
+import { errorReport, exitCodeOf } from '../shared/errors.js';
 
 interface CommandGroup {
   /** The top-level commands the module registers. */
@@ -49,13 +48,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return Number(process.exitCode ?? 0);
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    if (error instanceof InvalidInputError) {
-      process.stderr.write(`${error.problems.map(formatProblem).join('\n')}\n${error.total} problem(s); nothing was written.\n`);
-    } else if (error instanceof RefusedError || error instanceof UsageError || error instanceof OutsideSystemError) {
-      process.stderr.write(`error: ${error.message}\n`);
-    } else {
-      process.stderr.write(`internal error (please report it): ${error instanceof Error ? error.stack : String(error)}\n`);
-    }
+    process.stderr.write(`${errorReport(error)}\n`);
     return exitCodeOf(error);
   }
 }

@@ -1,4 +1,4 @@
-import { InvalidInputError } from '../../sites/problems.js';
+import { formatProblem, InvalidInputError } from '../../sites/problems.js';
 
 /**
  * The failures the CLI knows how to report, each with its exit status
@@ -59,8 +59,19 @@ export class SitesFailedError extends Error {
   }
 }
 
+/** The failures Aviary reports as `error: …` with their own exit status; anything else is a bug. */
+function known(error: unknown): error is RefusedError | UsageError | OutsideSystemError | SitesFailedError {
+  return error instanceof RefusedError || error instanceof UsageError || error instanceof OutsideSystemError || error instanceof SitesFailedError;
+}
+
 export function exitCodeOf(error: unknown): number {
   if (error instanceof InvalidInputError) return 1;
-  if (error instanceof RefusedError || error instanceof UsageError || error instanceof OutsideSystemError || error instanceof SitesFailedError) return error.exitCode;
-  return 1;
+  return known(error) ? error.exitCode : 1;
+}
+
+/** What the CLI prints for a failure: the one place an error becomes a message. */
+export function errorReport(error: unknown): string {
+  if (error instanceof InvalidInputError) return `${error.problems.map(formatProblem).join('\n')}\n${error.total} problem(s); nothing was written.`;
+  if (known(error)) return `error: ${error.message}`;
+  return `internal error (please report it): ${error instanceof Error ? error.stack : String(error)}`;
 }
