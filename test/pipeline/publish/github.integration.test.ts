@@ -97,4 +97,14 @@ describe('publish --mode pr', () => {
     expect(r.stdout).toMatch(new RegExp(`Opened pull request #1 from aviary/deploy-[0-9a-f]{12}:\\n${gh.url}/acme/cli-manifests/pull/1`));
     expect(r.stdout + r.stderr).not.toContain(TOKEN);
   });
+
+  it('takes the mode and repository from AVIARY_PUBLISH_MODE and AVIARY_GITHUB_REPO, as aviary pipeline does', { timeout: 120_000 }, async () => {
+    const remote = await bareRepo(join(root, 'env', 'somewhere', 'unnamed.git'));
+    const config = await configRepo(join(root, 'env-config'), sitesYaml([{ id: 'alpha' }]));
+    const env = { GITHUB_TOKEN: TOKEN, GITHUB_API_URL: gh.url, AVIARY_PUBLISH_MODE: 'pr', AVIARY_GITHUB_REPO: 'acme/env-manifests' };
+    const r = await runCli(config, ['publish', '--repo', remote], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`${gh.url}/acme/env-manifests/pull/`);
+    expect((await git(remote, 'rev-parse', '--verify', '-q', 'main').catch(() => '')).trim()).toBe('');
+  });
 });

@@ -50,9 +50,9 @@ function remoteOptions(cmd: Command, repoFlag = '--repo <url>'): Command {
 
 export function publishOptions(cmd: Command): Command {
   return remoteOptions(cmd)
-    .addOption(new Option('--mode <mode>', 'push a commit, or open a pull request').choices(['push', 'pr']).default('push'))
+    .addOption(new Option('--mode <mode>', 'push a commit, or open a pull request').choices(['push', 'pr']).env('AVIARY_PUBLISH_MODE').default('push'))
     .addOption(new Option('--github-url <url>', 'GitHub API root (GitHub Enterprise: https://HOST/api/v3)').env('GITHUB_API_URL').default(DEFAULT_GITHUB_API))
-    .addOption(new Option('--github-repo <owner/name>', 'the repository for pull requests (default: from --repo)'))
+    .addOption(new Option('--github-repo <owner/name>', 'the repository for pull requests (default: from --repo)').env('AVIARY_GITHUB_REPO'))
     .addOption(new Option('--allow-dirty', 'publish inputs that are not a commit of the config repo: no input commit is recorded'))
     .addOption(new Option('--json', 'machine-readable output'));
 }
