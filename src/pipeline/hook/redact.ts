@@ -1,3 +1,5 @@
+import { mask, registerSecret } from '../shared/mask.js';
+
 /**
  * Keeps secret values out of everything Aviary prints. Outside systems echo
  * their input in errors (a SQL syntax error quotes the statement, a URL error
@@ -5,18 +7,14 @@
  * it can reach a log line or an exception a user sees.
  */
 export class Redactor {
-  private readonly secrets = new Set<string>();
-
-  /** Remembers a secret value; short values are ignored because scrubbing them would mangle ordinary words. */
+  /** Remembers a secret value in the process's one mask; short values are ignored because scrubbing them would mangle ordinary words. */
   add(secret: string | undefined): void {
-    if (secret && secret.length >= 6) this.secrets.add(secret);
+    if (secret && secret.length >= 6) registerSecret(secret);
   }
 
+  /** The one mask (shared/mask.ts): remembered secrets and credentials in URLs. */
   scrub(text: string): string {
-    let out = text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]+:)[^@\s]+@/gi, '$1***@');
-    // Longest first, so a secret that contains another is replaced whole.
-    for (const s of [...this.secrets].sort((a, b) => b.length - a.length)) out = out.split(s).join('***');
-    return out;
+    return mask(text);
   }
 
   /** An Error with a scrubbed message and no links to the original (whose fields may hold SQL or credentials). */
