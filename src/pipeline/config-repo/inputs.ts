@@ -34,19 +34,40 @@ export async function authorOf(dir: string, commit: string): Promise<string | un
  * either commit is not known locally (a shallow CI checkout, say).
  */
 export async function isAncestor(dir: string, ancestor: string, descendant: string): Promise<boolean | undefined> {
-  const git = configRepo(dir);
+  if (!(await hasCommit(dir, ancestor)) || !(await hasCommit(dir, descendant))) return undefined;
   try {
-    await git.raw(['cat-file', '-e', `${ancestor}^{commit}`]);
-    await git.raw(['cat-file', '-e', `${descendant}^{commit}`]);
-  } catch {
-    return undefined;
-  }
-  try {
-    await git.raw(['merge-base', '--is-ancestor', ancestor, descendant]);
+    await configRepo(dir).raw(['merge-base', '--is-ancestor', ancestor, descendant]);
     return true;
   } catch {
     return false;
   }
+}
+
+export async function hasCommit(dir: string, sha: string): Promise<boolean> {
+  return configRepo(dir)
+    .raw(['cat-file', '-e', `${sha}^{commit}`])
+    .then(() => true, () => false);
+}
+
+/** The remote the config repo is cloned from: `origin`, else its only (or first) remote. */
+export async function configRemote(dir: string): Promise<string | undefined> {
+  const remotes = (await configRepo(dir).raw(['remote']).catch(() => '')).split('\n').filter(Boolean);
+  return remotes.includes('origin') ? 'origin' : remotes[0];
+}
+
+/**
+ * Brings `commit` into sight when a CI checkout is shallow or of one branch:
+ * every branch of the remote with its whole history, then the commit itself
+ * where the server allows. Never a shallow fetch: a depth limit would cut
+ * the history the deploy order is decided on.
+ */
+export async function fetchHistory(dir: string, commit: string): Promise<void> {
+  const remote = await configRemote(dir);
+  if (!remote) return;
+  const git = configRepo(dir);
+  const shallow = (await git.raw(['rev-parse', '--is-shallow-repository']).catch(() => 'false')).trim() === 'true';
+  await git.raw(['fetch', '-q', '--no-tags', ...(shallow ? ['--unshallow'] : []), remote, `+refs/heads/*:refs/remotes/${remote}/*`]).catch(() => undefined);
+  if (!(await hasCommit(dir, commit))) await git.raw(['fetch', '-q', '--no-tags', remote, commit]).catch(() => undefined);
 }
 
 /** What a deploy may say about where its inputs came from. */

@@ -17,6 +17,7 @@ import pMap from 'p-map';
 import { checkName, SiteDatabase, type MysqlAdmin } from './database.js';
 import type { Redactor } from './redact.js';
 import type { Outcome } from './registry.js';
+import { isNotFound } from './storage.js';
 
 /** Every backup lives under this prefix of the fleet bucket; `hook init` gives it a lifecycle rule that expires it. */
 export const BACKUPS_PREFIX = 'backups/';
@@ -327,9 +328,4 @@ function checkSitePrefix(prefix: string): void {
   if (!prefix.endsWith('/') || prefix === '/' || prefix.startsWith(BACKUPS_PREFIX)) {
     throw new Error(`refusing to use "${prefix}" as a site's prefix: expected e.g. sites/<id>/`);
   }
-}
-
-function isNotFound(error: unknown): boolean {
-  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404;
 }

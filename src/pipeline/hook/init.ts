@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { BACKUPS_PREFIX } from './backup.js';
 import type { Outcome } from './registry.js';
+import { isNotFound } from './storage.js';
 
 /** Creates the registry table (partition key `id`, a string) unless it exists, and waits until it is usable. */
 export async function ensureTable(client: DynamoDBClient, table: string): Promise<Outcome> {
@@ -41,8 +42,7 @@ export async function ensureBucket(s3: S3Client, bucket: string): Promise<Outcom
     await s3.send(new HeadBucketCommand({ Bucket: bucket }));
     return 'unchanged';
   } catch (error) {
-    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if ((error as Error).name !== 'NotFound' && status !== 404) throw error;
+    if (!isNotFound(error)) throw error;
   }
   const region = await s3.config.region();
   try {

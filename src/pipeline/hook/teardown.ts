@@ -96,12 +96,7 @@ export function markSites(ctx: HookContext, ids: readonly string[], options?: Ea
   return eachSite(ids, (id) => withReports(ctx, (c) => markForTeardown(c, id)), options);
 }
 
-/** Completes teardowns side by side (see eachSite); a failing site does not stop the others. */
-export function completeTeardowns(ctx: HookContext, ids: readonly string[], recoveryDays: number, options?: EachSiteOptions): Promise<StepReport[]> {
-  return eachSite(ids, (id) => withReports(ctx, (c) => completeTeardown(c, id, recoveryDays)), options);
-}
-
-/** Both phases at once (a grace period of 0): for tests and `--teardown-grace 0`. */
+/** Both phases at once, with no gate and no grace period: the hook-level tests drive teardown through this. */
 export function teardownSites(ctx: HookContext, ids: readonly string[], recoveryDays: number, options?: EachSiteOptions): Promise<StepReport[]> {
   return eachSite(
     ids,

@@ -1,5 +1,5 @@
 import { RefusedError } from '../shared/errors.js';
-import { configRepo, isAncestor } from '../config-repo/inputs.js';
+import { fetchHistory, isAncestor } from '../config-repo/inputs.js';
 
 /**
  * Deploys only move forward along the config repo's history. Where the
@@ -59,15 +59,4 @@ async function relate(dir: string, deployed: string, ours: string): Promise<'for
   if (forward === undefined) return 'unknown';
   if (forward) return 'forward';
   return (await isAncestor(dir, ours, deployed)) ? 'superseded' : 'diverged';
-}
-
-/** Fetches every branch of the config repo's remote, the whole history, and the commit itself where the server allows. */
-async function fetchHistory(dir: string, commit: string): Promise<void> {
-  const git = configRepo(dir);
-  const remotes = (await git.raw(['remote']).catch(() => '')).split('\n').filter(Boolean);
-  const remote = remotes.includes('origin') ? 'origin' : remotes[0];
-  if (!remote) return;
-  const shallow = (await git.raw(['rev-parse', '--is-shallow-repository']).catch(() => 'false')).trim() === 'true';
-  await git.raw(['fetch', '-q', '--no-tags', ...(shallow ? ['--unshallow'] : []), remote, `+refs/heads/*:refs/remotes/${remote}/*`]).catch(() => undefined);
-  if ((await isAncestor(dir, commit, commit)) === undefined) await git.raw(['fetch', '-q', '--no-tags', remote, commit]).catch(() => undefined);
 }

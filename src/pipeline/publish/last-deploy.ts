@@ -67,3 +67,9 @@ function samePrefix(trailer: string, prefix: string): boolean {
     return false;
   }
 }
+
+/** Where a fleet deploys, in words: "main of https://…/manifests.git, folder fleet/". */
+export function deployTarget(branch: string, url: string, path: string): string {
+  const prefix = normalisePrefix(path);
+  return `${branch} of ${url}${prefix === '.' ? '' : `, folder ${prefix}/`}`;
+}

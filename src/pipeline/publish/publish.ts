@@ -7,7 +7,7 @@ import { commitAll, trailerOf } from '../git/commit.js';
 import type { GitCredentials } from '../git/credentials.js';
 import { deployOrder } from './deploy-order.js';
 import { changeSubject, commitMessage, PATH_TRAILER, SOURCE_TRAILER } from './message.js';
-import { lastDeployedSource } from './last-deploy.js';
+import { deployTarget, lastDeployedSource } from './last-deploy.js';
 import { pushHead, withPushRetry, DEFAULT_RETRY, type RetryPolicy } from '../git/push.js';
 import { applyChanges, changesToward, normalisePrefix, trackedFiles } from '../git/sync.js';
 import { normaliseRemote, WorkDir } from '../git/workdir.js';
@@ -143,7 +143,7 @@ async function supersededAt(work: WorkDir, head: string | undefined, options: Pu
   const ours = options.base ?? options.source;
   if (!ours || !options.configDir) return false;
   const deployed = await deployedAt(work, head, options.branch, options.prefix);
-  const where = `${options.branch} of ${work.remote.url}${options.prefix === '.' ? '' : `, folder ${options.prefix}/`}`;
+  const where = deployTarget(options.branch, work.remote.url, options.prefix);
   return (await deployOrder({ configDir: options.configDir, deployed, ours, where })) === 'superseded';
 }
 

@@ -19,7 +19,7 @@ import { ConcurrentHookError } from '../hook/registry.js';
 import type { RetryPolicy } from '../hook/retry.js';
 import { checkRecoveryDays, checkTeardownAllowed } from '../hook/teardown.js';
 import { hookPlan, sitesAt } from './which-sites.js';
-import { lastDeployedSource } from '../publish/last-deploy.js';
+import { deployTarget, lastDeployedSource } from '../publish/last-deploy.js';
 import { silentProgress, type Progress, type StageProgress } from '../shared/progress.js';
 import { publish, type PublishMode, type PublishResult } from '../publish/publish.js';
 import { planOf } from '../publish/plan.js';
@@ -115,7 +115,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       const origin = await resolveInputs([inputs.sites, inputs.canary], { source: options.source, allowDirty: options.allowDirty });
       if (origin.source) s.note(`input commit ${short(origin.source)}`);
       else s.note('--allow-dirty: the inputs are not a commit of the config repo; this deploy names no input commit and tears nothing down');
-      const where = `${manifests.branch} of ${normaliseRemote(manifests.repo).url}${normalisePrefix(manifests.path) === '.' ? '' : `, folder ${normalisePrefix(manifests.path)}/`}`;
+      const where = deployTarget(manifests.branch, normaliseRemote(manifests.repo).url, manifests.path);
       const deployed = await lastDeploy(manifests);
       const order = origin.base && origin.configDir ? await deployOrder({ configDir: origin.configDir, deployed, ours: origin.base, where }) : 'first';
       if (order === 'superseded') {

@@ -2,10 +2,11 @@ import { relative, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { RefusedError } from '../shared/errors.js';
 import type { GitCredentials } from '../git/credentials.js';
-import { configRepo } from '../config-repo/inputs.js';
+import { configRemote, configRepo } from '../config-repo/inputs.js';
 import { outsideGitError } from '../git/run.js';
 import { normalisePrefix } from '../git/sync.js';
 import { normaliseRemote, WorkDir } from '../git/workdir.js';
+import { deployTarget } from '../publish/last-deploy.js';
 
 /**
  * A site's data may be deleted only when the site is gone everywhere a
@@ -68,8 +69,7 @@ export function refuseLive(live: ReadonlyMap<string, readonly string[]>): void {
 async function declaredOnConfigRemote(configDir: string, sitesPath: string): Promise<{ ids: Set<string>; where: string }> {
   const git = configRepo(configDir);
   const rel = relative(configDir, resolve(sitesPath)).split('\\').join('/');
-  const remotes = (await git.raw(['remote']).catch(() => '')).split('\n').filter(Boolean);
-  const remote = remotes.includes('origin') ? 'origin' : remotes[0];
+  const remote = await configRemote(configDir);
   let ref = 'HEAD';
   let where = `${rel} at HEAD of ${configDir} (it has no remote)`;
   if (remote) {
@@ -102,7 +102,7 @@ function idsIn(text: string, where: string): Set<string> {
 async function publishedSites(manifests: GateOptions['manifests'], ids: readonly string[]): Promise<{ ids: Set<string>; where: string }> {
   const remote = normaliseRemote(manifests.repo, manifests.credentials);
   const prefix = normalisePrefix(manifests.path);
-  const where = `${manifests.branch} of ${remote.url}${prefix === '.' ? '' : `, folder ${prefix}/`}`;
+  const where = deployTarget(manifests.branch, remote.url, prefix);
   const work = await WorkDir.open(manifests.workRoot, remote);
   const head = await work.fetch(manifests.branch);
   if (!head) return { ids: new Set(), where };

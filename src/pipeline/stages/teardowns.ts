@@ -4,7 +4,7 @@ import { waitUntilGone, type ArgoCdTarget } from '../publish/argocd.js';
 import { OutsideSystemError } from '../shared/errors.js';
 import { scanRegistry, withReports, type HookContext, type StepReport } from '../hook/context.js';
 import { eachSite } from '../hook/each-site.js';
-import { completeTeardown, dueTeardowns, markForTeardown } from '../hook/teardown.js';
+import { completeTeardown, dueTeardowns, markSites } from '../hook/teardown.js';
 import type { StageProgress } from '../shared/progress.js';
 import { describeLive, refuseLive, whereStillLive, type GateOptions } from './teardown-gate.js';
 import { plural } from '../shared/words.js';
@@ -50,13 +50,14 @@ export async function runTeardowns(ctx: HookContext, run: TeardownRun): Promise<
   const note = (line: string) => run.progress?.note(line);
   const waiting = (await scanRegistry(ctx)).filter((i) => i.status === 'terminating').map((i) => i.id);
   const live = await whereStillLive([...new Set([...run.removed, ...waiting])], run.gate);
-  if (run.strict) refuseLive(new Map([...live].filter(([id]) => run.removed.includes(id))));
+  const liveRemoved = new Map([...live].filter(([id]) => run.removed.includes(id)));
+  if (run.strict) refuseLive(liveRemoved);
   if (live.size > 0) note(`left alone, still live: ${describeLive(live)}`);
 
   const mark = run.removed.filter((id) => !live.has(id));
   const steps: StepReport[] = [];
   if (mark.length > 0) {
-    steps.push(...(await eachSite(mark, (id) => withReports(ctx, (c) => markForTeardown(c, id)), { concurrency: run.concurrency })));
+    steps.push(...(await markSites(ctx, mark, { concurrency: run.concurrency })));
     note(`marked for teardown: ${mark.join(', ')}`);
   }
 
@@ -80,7 +81,7 @@ export async function runTeardowns(ctx: HookContext, run: TeardownRun): Promise<
     terminating,
     steps,
     ...(live.size > 0 ? { skipped: { ids: [...live.keys()], reason: `still live: ${describeLive(live)}` } } : {}),
-    live: new Map([...live].filter(([id]) => run.removed.includes(id))),
+    live: liveRemoved,
   };
 }
 

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
-import type { SimpleGit } from 'simple-git';
 import { parseFleet } from '../../sites/load.js';
 import { Source } from '../../sites/source.js';
 import type { Fleet, Site } from '../../sites/types.js';
 import { OutsideSystemError, RefusedError } from '../shared/errors.js';
 import { SOURCE_TRAILER } from '../publish/message.js';
 import { gitIn } from '../git/run.js';
+import { fetchHistory, hasCommit } from '../config-repo/inputs.js';
 import { lastDeployedSource } from '../publish/last-deploy.js';
 
 /** What the hooks should do for a deploy: provision the new sites, tear down the removed ones. */
@@ -78,10 +78,10 @@ export async function sitesAt(sha: string, sitesPath: string, canaryPath: string
   if (!/^[0-9a-f]{7,64}$/i.test(sha)) {
     throw new OutsideSystemError('git', 'read the last deploy', new Error(`the ${SOURCE_TRAILER} trailer "${sha}" is not a commit id`));
   }
-  if (!(await hasCommit(git, sha))) {
-    // CI checkouts are often shallow: try to fetch just that commit before giving up.
-    await git.raw(['fetch', '--quiet', '--depth=1', 'origin', sha]).catch(() => undefined);
-    if (!(await hasCommit(git, sha))) {
+  if (!(await hasCommit(top, sha))) {
+    // CI checkouts are often shallow: fetch the history that holds it before giving up.
+    await fetchHistory(top, sha);
+    if (!(await hasCommit(top, sha))) {
       throw new OutsideSystemError(
         'git',
         `read the inputs of the last deploy (commit ${sha})`,
@@ -99,11 +99,4 @@ export async function sitesAt(sha: string, sitesPath: string, canaryPath: string
   const at = sha.slice(0, 12);
   const canaryText = (await show(canaryPath)) ?? readFileSync(canaryPath, 'utf8');
   return parseFleet(new Source(`${sitesPath}@${at}`, sitesText), new Source(`${canaryPath}@${at}`, canaryText)).sites;
-}
-
-async function hasCommit(git: SimpleGit, sha: string): Promise<boolean> {
-  return git
-    .raw(['cat-file', '-e', `${sha}^{commit}`])
-    .then(() => true)
-    .catch(() => false);
 }

@@ -96,8 +96,8 @@ export function register(program: Command): void {
       checkTeardownAllowed(targets, opts.threshold, opts.confirm);
       const manifestsRepo = requireManifestsRepo(opts, 'check that the sites are no longer published');
       const configDir = await configDirOf(sitesPath);
-      const outcome = await run(opts, fleet, async (ctx) => {
-        const result = await runTeardowns(ctx, {
+      const outcome = await run(opts, fleet, (ctx) =>
+        runTeardowns(ctx, {
           removed: targets,
           strict: ids.length > 0,
           gate: {
@@ -111,9 +111,8 @@ export function register(program: Command): void {
           argocd: argocdWaitFor(opts, fleet),
           concurrency: opts.concurrency,
           progress: { note: (line) => (opts.json ? undefined : console.log(line)), item: () => undefined },
-        });
-        return result;
-      });
+        }),
+      );
       const text = outcome.tornDown.length || outcome.terminating.length ? summary('Tore down', outcome.tornDown, outcome.steps ?? []) : 'Nothing to tear down.';
       const waiting = outcome.terminating.length ? `\nMarked, data kept until the grace period ends: ${outcome.terminating.map((t) => `${t.id} (after ${t.due})`).join(', ')}` : '';
       say(opts, { tornDown: outcome.tornDown, terminating: outcome.terminating, recoveryDays, steps: outcome.steps }, `${text}${waiting}`);
@@ -144,8 +143,7 @@ export function register(program: Command): void {
 
   withCommon(hook.command('backups').argument('[id]', 'one site (default: all)'))
     .description('list the final backups that can be restored (kept for --recovery-days after the teardown)')
-    .action(async (id: string | undefined, opts: CommonOptions, cmd: Command) => {
-      void cmd;
+    .action(async (id: string | undefined, opts: CommonOptions) => {
       const aws = awsClients();
       try {
         const { bucket } = resolveInitConfig(opts);
