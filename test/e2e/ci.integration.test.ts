@@ -16,6 +16,7 @@ import {
   CLI,
   ConfigForge,
   DIGEST,
+  expectOk,
   droneEnv,
   filesAt,
   git,
@@ -56,10 +57,6 @@ async function step(cwd: string, env: Record<string, string>): Promise<StepResul
   const r = await runStep(cwd, env);
   steps.push(r);
   return r;
-}
-
-function expectOk(r: StepResult): void {
-  if (r.code !== 0) throw new Error(`step failed with ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
 }
 
 /** The objects of a site's manifest file on the manifests branch. */

@@ -3,16 +3,15 @@
 // grace period (a final backup first), brought back by `git revert` with
 // the same rows, secret values and files; and the teardown that a wrong
 // local sites.yaml must never be able to start.
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../src/pipeline/hook/aws.js';
-import { adminSql, cliEnv, clients, freshStore, uniq } from '../pipeline/hook/support.js';
+import { adminSql, cliEnv, clients, freshStore, runCli } from '../pipeline/hook/support.js';
 import { fakeJwt, startArgoCdServer } from '../support/argocd-server.js';
-import { awsSide, CLI, ConfigForge, droneEnv, git, hasSiteFiles, registryStatus, runStep, sitesYaml, tempDir, type Fleet, type SiteSpec, type StepResult } from './support.js';
+import { awsSide, deployedFleet, expectOk, git, hasSiteFiles, registryStatus, sitesYaml, type Fleet } from './support.js';
 
 let aws: AwsClients;
 let fleet: Fleet;
@@ -22,30 +21,6 @@ beforeAll(async () => {
   fleet = await freshStore(aws);
 });
 afterAll(() => aws?.destroy());
-
-function expectOk(r: StepResult | { code: number; stdout: string; stderr: string }): void {
-  if (r.code !== 0) throw new Error(`step failed with ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
-}
-
-async function deployedFleet() {
-  const base: SiteSpec[] = [{ id: uniq('a-') }, { id: uniq('b-') }];
-  const forge = new ConfigForge(base);
-  const manifests = tempDir('aviary-e2e-manifests-');
-  git(manifests, 'init', '-q', '--bare', '--initial-branch=main');
-  const run = (cwd: string, settings: Record<string, string> = {}) => runStep(cwd, droneEnv('pipeline', fleet, { manifests_repo: manifests, ...settings }));
-  expectOk(await run(forge.checkout(forge.main)));
-  return { base, forge, manifests, run };
-}
-
-/** `aviary hook …` in `cwd`, with the servers' settings. */
-function hook(cwd: string, args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...cliEnv(fleet) };
-  return new Promise((done) => {
-    execFile(process.execPath, [CLI, 'hook', ...args], { cwd, env }, (error, stdout, stderr) =>
-      done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 const sqlName = (id: string) => `wp_${id.replaceAll('-', '_')}`;
 
@@ -65,7 +40,7 @@ async function keysUnder(prefix: string): Promise<string[]> {
 
 describe('a site removed by unattended CI', () => {
   it('is marked, torn down after the grace period with a final backup, and brought back whole by git revert', async () => {
-    const { base, forge, manifests, run } = await deployedFleet();
+    const { base, forge, manifests, run } = await deployedFleet(fleet);
     const b = base[1]!.id;
     // The site's data: rows (with a 4-byte character), an upload, its secrets.
     await adminSql(async (c) => {
@@ -95,7 +70,7 @@ describe('a site removed by unattended CI', () => {
       user: false,
       s3: [],
     });
-    const backups = await hook(forge.checkout(removal), ['backups', b, '--json']);
+    const backups = await runCli(['hook', 'backups', b, '--json'], { cwd: forge.checkout(removal), env: cliEnv(fleet) });
     expectOk(backups);
     const [backup] = JSON.parse(backups.stdout) as { id: string; stamp: string; database: boolean; files: number }[];
     expect(backup).toMatchObject({ id: b, database: true, files: 2 });
@@ -120,7 +95,7 @@ describe('a site removed by unattended CI', () => {
   }, 240_000);
 
   it('is re-added before the grace period ends: nothing was deleted, nothing to restore', async () => {
-    const { base, forge, run } = await deployedFleet();
+    const { base, forge, run } = await deployedFleet(fleet);
     const b = base[1]!.id;
     forge.pullRequest('remove-b', [base[0]!]);
     const removal = forge.merge('remove-b');
@@ -135,7 +110,7 @@ describe('a site removed by unattended CI', () => {
 
 describe('a removal a newer merge already undid', () => {
   it('is refused by the late pipeline (exit 1) after its publish; the next pipeline brings the manifests back', async () => {
-    const { base, forge, manifests, run } = await deployedFleet();
+    const { base, forge, manifests, run } = await deployedFleet(fleet);
     const b = base[1]!.id;
     forge.pullRequest('remove-b', [base[0]!]);
     const ci = forge.checkout(forge.merge('remove-b'));
@@ -153,21 +128,21 @@ describe('a removal a newer merge already undid', () => {
 
 describe('aviary hook teardown trusts no local file', () => {
   it('refuses (exit 1) a site the config remote still declares and the manifests branch still publishes', async () => {
-    const { base, forge, manifests } = await deployedFleet();
+    const { base, forge, manifests } = await deployedFleet(fleet);
     const b = base[1]!.id;
     const ci = forge.checkout(forge.main);
     // An emptied sites.yaml, uncommitted.
     writeFileSync(join(ci, 'sites.yaml'), sitesYaml([base[0]!]));
-    const r = await hook(ci, ['teardown', b, '--manifests-repo', manifests, '--teardown-grace', '0']);
+    const r = await runCli(['hook', 'teardown', b, '--manifests-repo', manifests, '--teardown-grace', '0'], { cwd: ci, env: cliEnv(fleet) });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`refusing to tear down ${b} (declared in sites.yaml on main of the config repo's remote origin; published on main of ${manifests})`);
     // Another file passed with --sites, and a local commit never pushed: refused alike.
     writeFileSync(join(ci, 'other.yaml'), sitesYaml([base[0]!]));
-    const other = await hook(ci, ['teardown', b, '--sites', 'other.yaml', '--manifests-repo', manifests, '--teardown-grace', '0']);
+    const other = await runCli(['hook', 'teardown', b, '--sites', 'other.yaml', '--manifests-repo', manifests, '--teardown-grace', '0'], { cwd: ci, env: cliEnv(fleet) });
     expect(other.code).toBe(1);
     git(ci, 'checkout', '-q', '-B', 'local');
     git(ci, 'commit', '-q', '-am', 'drop b locally');
-    const local = await hook(ci, ['teardown', b, '--manifests-repo', manifests, '--teardown-grace', '0']);
+    const local = await runCli(['hook', 'teardown', b, '--manifests-repo', manifests, '--teardown-grace', '0'], { cwd: ci, env: cliEnv(fleet) });
     expect(local.code).toBe(1);
     expect(local.stderr).toContain('declared in sites.yaml on main of the config repo');
     expect(await awsSide(aws, fleet, b)).toMatchObject({ registry: 'ready', dbSecret: 'present', database: true, user: true });
@@ -176,7 +151,7 @@ describe('aviary hook teardown trusts no local file', () => {
 
 describe('every pipeline run converges the AWS side', () => {
   it('provisions again a declared site whose database and files were removed out of band', async () => {
-    const { base, forge, run } = await deployedFleet();
+    const { base, forge, run } = await deployedFleet(fleet);
     const a = base[0]!.id;
     await adminSql((c) => c.query(`DROP DATABASE \`${sqlName(a)}\``));
     await aws.s3.send(new DeleteObjectCommand({ Bucket: fleet.bucket, Key: `sites/${a}/.keep` }));
@@ -194,7 +169,7 @@ describe('with Argo CD', () => {
     const token = fakeJwt('aviary-ci');
     const argocd = await startArgoCdServer({ token });
     try {
-      const { base, forge, run } = await deployedFleet();
+      const { base, forge, run } = await deployedFleet(fleet);
       const b = base[1]!.id;
       argocd.apps.set(`site-${b}`, { project: 'default' });
       forge.pullRequest('remove-b', [base[0]!]);

@@ -11,7 +11,7 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import type { AwsClients } from '../../src/pipeline/hook/aws.js';
-import { adminSql, CREDENTIALS, mariadb, motoEndpoint, REGION } from '../pipeline/hook/support.js';
+import { adminSql, CREDENTIALS, mariadb, motoEndpoint, REGION, uniq } from '../pipeline/hook/support.js';
 
 export const CLI = resolve(import.meta.dirname, '../../lib/pipeline/cli.js');
 
@@ -288,4 +288,20 @@ export function bareUnder(root: string, name: string): string {
   // Partial fetches (--filter=blob:none) are what a hosted forge serves.
   git(dir, 'config', 'uploadpack.allowFilter', 'true');
   return dir;
+}
+
+/** Fails with the step's whole output, so a broken run explains itself. */
+export function expectOk(r: { code: number; stdout: string; stderr: string }): void {
+  if (r.code !== 0) throw new Error(`step failed with ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+}
+
+/** A fleet of two sites in its own config forge and manifests repo, deployed once by the Drone step; `run` runs it again. */
+export async function deployedFleet(fleet: Fleet) {
+  const base: SiteSpec[] = [{ id: uniq('a-') }, { id: uniq('b-') }];
+  const forge = new ConfigForge(base);
+  const manifests = tempDir('aviary-e2e-manifests-');
+  git(manifests, 'init', '-q', '--bare', '--initial-branch=main');
+  const run = (cwd: string, settings: Record<string, string> = {}) => runStep(cwd, droneEnv('pipeline', fleet, { manifests_repo: manifests, ...settings }));
+  expectOk(await run(forge.checkout(forge.main)));
+  return { base, forge, manifests, run };
 }

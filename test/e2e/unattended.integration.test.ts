@@ -3,13 +3,12 @@
 // stale checkout or with uncommitted edits. None of them may move a deploy
 // backwards or touch a live site's data. Each scenario starts from its own
 // fleet, so they do not depend on each other.
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../src/pipeline/hook/aws.js';
-import { cliEnv, clients, freshStore, uniq } from '../pipeline/hook/support.js';
-import { awsSide, CLI, ConfigForge, droneEnv, git, hasSiteFiles, runStep, sitesYaml, tempDir, type Fleet, type SiteSpec, type StepResult } from './support.js';
+import { cliEnv, clients, freshStore, runCli, uniq } from '../pipeline/hook/support.js';
+import { awsSide, deployedFleet, droneEnv, expectOk, git, hasSiteFiles, runStep, sitesYaml, tempDir, type Fleet } from './support.js';
 
 let aws: AwsClients;
 let fleet: Fleet;
@@ -20,35 +19,11 @@ beforeAll(async () => {
 });
 afterAll(() => aws?.destroy());
 
-/** A fleet of two sites, deployed once; returns its forge, manifests repo and a step runner. */
-async function deployedFleet() {
-  const base: SiteSpec[] = [{ id: uniq('a-') }, { id: uniq('b-') }];
-  const forge = new ConfigForge(base);
-  const manifests = tempDir('aviary-e2e-manifests-');
-  git(manifests, 'init', '-q', '--bare', '--initial-branch=main');
-  const run = (cwd: string) => runStep(cwd, droneEnv('pipeline', fleet, { manifests_repo: manifests }));
-  expectOk(await run(forge.checkout(forge.main)));
-  return { base, forge, manifests, run };
-}
-
-function expectOk(r: StepResult): void {
-  if (r.code !== 0) throw new Error(`step failed with ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
-}
-
-/** `aviary ARGS` in `cwd` as a person runs it. */
-function cli(cwd: string, args: readonly string[], extra: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { cwd, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...extra } }, (error, stdout, stderr) =>
-      done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
 const head = (bare: string) => git(bare, 'rev-parse', 'main');
 
 describe('unattended CI never moves a deploy backwards', () => {
   it('out of order: the older merge’s pipeline finishing last is superseded and tears nothing down', async () => {
-    const { base, forge, manifests, run } = await deployedFleet();
+    const { base, forge, manifests, run } = await deployedFleet(fleet);
     const [c, d] = [uniq('c-'), uniq('d-')];
     forge.pullRequest('add-c', [{ id: c }, ...base]);
     const m1 = forge.merge('add-c');
@@ -70,7 +45,7 @@ describe('unattended CI never moves a deploy backwards', () => {
   }, 180_000);
 
   it('a re-run of an old build (a checkout of an older commit) changes nothing', async () => {
-    const { base, forge, manifests, run } = await deployedFleet();
+    const { base, forge, manifests, run } = await deployedFleet(fleet);
     const old = forge.main;
     const e = uniq('e-');
     forge.pullRequest('add-e', [...base, { id: e }]);
@@ -85,7 +60,7 @@ describe('unattended CI never moves a deploy backwards', () => {
   }, 180_000);
 
   it('a pipeline for a feature branch commit is refused (exit 1): main’s deploy and sites stay', async () => {
-    const { base, forge, manifests, run } = await deployedFleet();
+    const { base, forge, manifests, run } = await deployedFleet(fleet);
     const f = uniq('f-');
     // The branch drops the second site and adds its own: deployed as is, it would tear the second site down.
     const branch = forge.pullRequest('feature', [base[0]!, { id: f }]);
@@ -104,22 +79,22 @@ describe('unattended CI never moves a deploy backwards', () => {
   }, 180_000);
 
   it('aviary publish from a stale checkout is superseded; with uncommitted edits it is refused', async () => {
-    const { base, forge, manifests } = await deployedFleet();
+    const { base, forge, manifests } = await deployedFleet(fleet);
     const stale = forge.checkout(forge.main);
     const h = uniq('h-');
     forge.pullRequest('add-h', [...base, { id: h }]);
     const fresh = forge.checkout(forge.merge('add-h'));
-    expect((await cli(fresh, ['publish', '--repo', manifests])).code).toBe(0);
+    expect((await runCli(['publish', '--repo', manifests], { cwd: fresh, env: {} })).code).toBe(0);
     const deployed = head(manifests);
 
-    const r = await cli(stale, ['publish', '--repo', manifests]);
+    const r = await runCli(['publish', '--repo', manifests], { cwd: stale, env: {} });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/already holds a deploy of newer inputs/);
     expect(head(manifests)).toBe(deployed);
 
     // An uncommitted edit would be published under a source trailer naming a commit that does not hold it.
     writeFileSync(join(fresh, 'sites.yaml'), sitesYaml([base[0]!, { id: h }]));
-    const dirty = await cli(fresh, ['publish', '--repo', manifests]);
+    const dirty = await runCli(['publish', '--repo', manifests], { cwd: fresh, env: {} });
     expect(dirty.code).toBe(1);
     expect(dirty.stderr).toMatch(/sites\.yaml differs from commit [0-9a-f]{12} \(uncommitted edits\?\).*--allow-dirty/s);
     expect(head(manifests)).toBe(deployed);
@@ -128,7 +103,7 @@ describe('unattended CI never moves a deploy backwards', () => {
     expect(hasSiteFiles(manifests, h)).toBe(true);
 
     // --allow-dirty publishes the edit without naming a commit, and the pipeline under it tears nothing down.
-    const allowed = await cli(fresh, ['pipeline', '--manifests-repo', manifests, '--allow-dirty', '--teardown-grace', '0'], cliEnv(fleet));
+    const allowed = await runCli(['pipeline', '--manifests-repo', manifests, '--allow-dirty', '--teardown-grace', '0'], { cwd: fresh, env: cliEnv(fleet) });
     expect(allowed.code, allowed.stderr).toBe(0);
     expect(allowed.stdout).toMatch(/--allow-dirty: the inputs are not a commit of the config repo/);
     expect(git(manifests, 'log', '-1', '--format=%B', 'main')).not.toContain('Aviary-Source');
@@ -137,15 +112,15 @@ describe('unattended CI never moves a deploy backwards', () => {
   }, 180_000);
 
   it('inputs outside the repository whose HEAD would be recorded are refused', async () => {
-    const { forge, manifests } = await deployedFleet();
+    const { forge, manifests } = await deployedFleet(fleet);
     const other = tempDir('aviary-e2e-other-');
     git(other, 'init', '-q', '--initial-branch=main');
     git(other, 'commit', '-q', '--allow-empty', '-m', 'unrelated');
     const inputs = forge.checkout(forge.main);
-    const r = await cli(other, ['publish', '--repo', manifests, '--sites', join(inputs, 'sites.yaml'), '--canary', join(inputs, 'canary.yaml')]);
+    const r = await runCli(['publish', '--repo', manifests, '--sites', join(inputs, 'sites.yaml'), '--canary', join(inputs, 'canary.yaml')], { cwd: other, env: {} });
     // Both files are in the config checkout: its HEAD is recorded, not the cwd's.
     expect(r.code, r.stderr).toBe(0);
-    const split = await cli(other, ['publish', '--repo', manifests, '--sites', join(inputs, 'sites.yaml'), '--canary', join(forge.dev, 'canary.yaml')]);
+    const split = await runCli(['publish', '--repo', manifests, '--sites', join(inputs, 'sites.yaml'), '--canary', join(forge.dev, 'canary.yaml')], { cwd: other, env: {} });
     expect(split.code).toBe(1);
     expect(split.stderr).toMatch(/not in the git repository of/);
   }, 180_000);
