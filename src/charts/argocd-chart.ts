@@ -4,6 +4,14 @@ import type { Canary } from '../sites/types.js';
 import { siteApplication } from '../sites/names.js';
 import { PART_OF } from './labels.js';
 
+export interface ArgoCdChartProps {
+  /**
+   * Only its settings are read (`argocd` and the fleet `namespace`), so a new
+   * image or a promotion leaves this chart as it was.
+   */
+  readonly canary: Canary;
+}
+
 /**
  * The Argo CD bootstrap: an Application for the services, and an
  * ApplicationSet that makes one Application per folder under `sites/`.
@@ -11,8 +19,8 @@ import { PART_OF } from './labels.js';
  * this chart changes only with the fleet settings.
  */
 export class ArgoCdChart extends Chart {
-  constructor(scope: Construct, id: string, canary: Canary) {
-    const { argocd, namespace } = canary.settings;
+  constructor(scope: Construct, id: string, props: ArgoCdChartProps) {
+    const { argocd, namespace } = props.canary.settings;
     super(scope, id, { namespace: argocd.namespace, labels: PART_OF, disableResourceNameHashes: true });
     const under = (dir: string) => (argocd.path === '.' ? dir : `${argocd.path}/${dir}`);
     const destination = { server: 'https://kubernetes.default.svc', namespace };

@@ -7,6 +7,19 @@ import { imageOf, type Canary, type Site } from '../sites/types.js';
 import { SYNC_WAVE, siteLabels } from './labels.js';
 import { resourceRequirements } from './quantities.js';
 
+export interface SiteChartProps {
+  /** Its id names every object; its `service` color picks the Jobs' image and the preview route. */
+  readonly site: Site;
+  /**
+   * The image of the site's `service` color and the fleet settings: the
+   * namespace, ingress, preview domain, secrets and the Jobs' resources.
+   * render.ts hashes exactly these into a site file's header to decide
+   * whether the file can be reused: a setting newly read here must be
+   * hashed there too.
+   */
+  readonly canary: Canary;
+}
+
 /**
  * Everything of one site: its Ingress, the ExternalSecret that brings its
  * credentials from AWS Secrets Manager, and its WP-CLI Jobs.
@@ -20,9 +33,10 @@ import { resourceRequirements } from './quantities.js';
  * to Argo CD, which would then recreate and rerun it.
  */
 export class SiteChart extends Chart {
-  constructor(scope: Construct, site: Site, canary: Canary) {
+  constructor(scope: Construct, id: string, props: SiteChartProps) {
+    const { site, canary } = props;
     const { settings } = canary;
-    super(scope, site.id, { namespace: settings.namespace, labels: siteLabels(site.id), disableResourceNameHashes: true });
+    super(scope, id, { namespace: settings.namespace, labels: siteLabels(site.id), disableResourceNameHashes: true });
     const names = siteNames(site.id, settings);
 
     new ApiObject(this, 'credentials', externalSecret(names, settings));

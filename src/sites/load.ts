@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { InvalidInputError, quote, type Problem } from './problems.js';
 import { RULES, ruleContext } from './rules.js';
-import { canaryFileSchema, sitesFileSchema, type CanaryFile, type SitesFile } from './schema.js';
+import { canaryFileSchema, MAX_SITES_PER_SHARD, MAX_WEB_SHARDS, sitesFileSchema, type CanaryFile, type SitesFile } from './schema.js';
+import { webShard } from './names.js';
 import { Source } from './source.js';
 import type { Canary, Fleet, Site } from './types.js';
 
@@ -65,8 +66,44 @@ export function parseFleet(sitesSource: Source, canarySource: Source): Fleet {
     const order = (p: Problem) => (p.file === sitesSource.file ? 0 : 1);
     throw new InvalidInputError(atMost(problems.sort((a, b) => order(a) - order(b) || a.line - b.line || a.column - b.column)), problems.length);
   }
-  return toFleet(sites.data, canary.data);
+  const fleet = toFleet(sites.data, canary.data);
+  const crowded = crowdedShard(fleet);
+  if (crowded) throw new InvalidInputError([canarySource.problem(canarySource.has(['web', 'shards']) ? ['web', 'shards'] : [], crowded.message, crowded.hint)]);
+  return fleet;
 }
+
+/**
+ * The web tier's shards must each stay far below Kubernetes' 1 MiB per
+ * object: a shard's Secret holds two secrets per site, its ConfigMap one
+ * entry (about the site's id, URL and prefix) per hostname.
+ */
+function crowdedShard(fleet: Fleet): { message: string; hint: string } | undefined {
+  const { shards } = fleet.canary.settings.web;
+  const sites = new Map<number, number>();
+  const bytes = new Map<number, number>();
+  for (const site of fleet.sites) {
+    const shard = webShard(site.id, shards);
+    const hosts = site.hostnames.length + (fleet.canary.settings.previewDomain ? 1 : 0);
+    const entry = 2 * site.id.length + site.canonicalHostname.length + HOST_ENTRY_OVERHEAD;
+    sites.set(shard, (sites.get(shard) ?? 0) + 1);
+    bytes.set(shard, (bytes.get(shard) ?? 0) + hosts * entry + site.hostnames.join('').length);
+  }
+  const most = Math.max(0, ...sites.values());
+  const largest = Math.max(0, ...bytes.values());
+  if (most <= MAX_SITES_PER_SHARD && largest <= MAX_HOST_MAP_BYTES) return undefined;
+  const factor = Math.max(most / MAX_SITES_PER_SHARD, largest / MAX_HOST_MAP_BYTES) / 0.75;
+  const enough = Math.min(2 ** Math.ceil(Math.log2(shards * factor)), MAX_WEB_SHARDS);
+  const what = most > MAX_SITES_PER_SHARD ? `${most} sites in one shard, more than ${MAX_SITES_PER_SHARD}` : `a host map shard of about ${Math.round(largest / 1024)} KiB`;
+  return {
+    message: `web.shards ${shards} puts ${what} (each shard's ConfigMap and Secret must stay under Kubernetes' 1 MiB)`,
+    hint: `set web.shards to ${enough} or more in canary.yaml (the web pods restart once, as their volumes list every shard)`,
+  };
+}
+
+/** The JSON around a host map entry's id, URL and prefix, and YAML quoting. */
+const HOST_ENTRY_OVERHEAD = 80;
+/** A shard's host map, leaving room under 1 MiB for YAML escaping and metadata. */
+const MAX_HOST_MAP_BYTES = 700 * 1024;
 
 function atMost(problems: Problem[]): Problem[] {
   if (problems.length <= MAX_PROBLEMS) return problems;

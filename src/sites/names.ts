@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FleetSettings } from './types.js';
 
 /**
@@ -13,6 +14,8 @@ export interface SiteNames {
   readonly dbSecretId: string;
   /** Secrets Manager secret holding username, email, password of the WordPress admin. */
   readonly adminSecretId: string;
+  /** Secrets Manager secret holding the site's WordPress keys and salts (see WP_KEYS). */
+  readonly keysSecretId: string;
   /** MySQL database and user; `-` is not allowed unquoted in MySQL names. */
   readonly database: string;
   readonly databaseUser: string;
@@ -37,6 +40,7 @@ export function siteNames(id: string, settings: NameSettings): SiteNames {
     credentials: `${id}-wordpress`,
     dbSecretId: `${settings.secrets.prefix}/${id}/db`,
     adminSecretId: `${settings.secrets.prefix}/${id}/admin`,
+    keysSecretId: `${settings.secrets.prefix}/${id}/keys`,
     database: sql,
     databaseUser: sql,
     s3Prefix: `sites/${id}/`,
@@ -53,4 +57,27 @@ export function jobName(id: string, job: string, hash: string): string {
 /** The Argo CD Application the ApplicationSet makes for a site (its template applies this to the folder name). */
 export function siteApplication(id: string): string {
   return `site-${id}`;
+}
+
+/** The keys and salts of wp-config.php, one Secrets Manager secret per site so every replica and both colors sign cookies alike. */
+export const WP_KEYS = ['AUTH_KEY', 'SECURE_AUTH_KEY', 'LOGGED_IN_KEY', 'NONCE_KEY', 'AUTH_SALT', 'SECURE_AUTH_SALT', 'LOGGED_IN_SALT', 'NONCE_SALT'] as const;
+
+/** The web-tier shard of a site: a stable hash of its id, so a site moves only when the number of shards changes. */
+export function webShard(id: string, shards: number): number {
+  return createHash('sha256').update(id).digest().readUInt32BE(0) % shards;
+}
+
+/** `07` of 32 shards: fixed width, so the files sort in shard order. */
+function shardSuffix(shard: number, shards: number): string {
+  return String(shard).padStart(String(shards - 1).length, '0');
+}
+
+/** The ConfigMap of one shard of the host map (hostname → site). */
+export function hostMapName(shard: number, shards: number): string {
+  return `aviary-sites-${shardSuffix(shard, shards)}`;
+}
+
+/** The ExternalSecret, and the Secret it makes, of one shard of the site secrets. */
+export function siteSecretsName(shard: number, shards: number): string {
+  return `aviary-site-secrets-${shardSuffix(shard, shards)}`;
 }

@@ -21,6 +21,14 @@ export const MAX_THEME_LENGTH = 100;
 export const MAX_HOSTNAMES = 99;
 /** Kubernetes stores replicas as an int32. */
 export const MAX_REPLICAS = 2 ** 31 - 1;
+/** How many shards the web tier's host map and site secrets may be split into. */
+export const MAX_WEB_SHARDS = 256;
+/**
+ * The most sites one shard may hold: a shard's Secret holds each site's two
+ * secrets (about 1.2 KB once base64-encoded), and a Kubernetes object must
+ * stay under 1 MiB. 600 leaves room for long hostnames and larger secrets.
+ */
+export const MAX_SITES_PER_SHARD = 600;
 /** Kubernetes refuses an object whose annotations (keys and values, in bytes) exceed 256 KiB; some room is left for Aviary's own. */
 export const MAX_ANNOTATIONS_BYTES = 256 * 1024 - 4096;
 
@@ -202,6 +210,23 @@ export const canaryFileSchema = z.strictObject({
           error: 'is not an External Secrets API version\nhint: external-secrets.io/v1 (ESO 0.16 and newer) or external-secrets.io/v1beta1',
         })
         .default('external-secrets.io/v1'),
+    })
+    .prefault({}),
+  web: z
+    .strictObject({
+      serviceAccount: z
+        .strictObject({
+          name: str('a ServiceAccount name')
+            .regex(DNS_SUBDOMAIN, { error: 'is not a ServiceAccount name\nhint: a lowercase DNS name, e.g. aviary-web' })
+            .default('aviary-web'),
+          annotations: annotations.default({}),
+        })
+        .prefault({}),
+      shards: z
+        .int({ error: 'expected a whole number' })
+        .min(1, { error: 'must be at least 1' })
+        .max(MAX_WEB_SHARDS, { error: `is more than ${MAX_WEB_SHARDS}\nhint: each shard is a volume source of every web pod` })
+        .default(32),
     })
     .prefault({}),
   argocd: z

@@ -78,6 +78,23 @@ export interface FleetSettings {
     /** The ExternalSecret API your External Secrets Operator serves. @default 'external-secrets.io/v1' (ESO 0.16+) */
     readonly apiVersion: 'external-secrets.io/v1' | 'external-secrets.io/v1beta1';
   };
+  /** The shared web tier (see the README's "web image contract"). */
+  readonly web: {
+    readonly serviceAccount: {
+      /** @default 'aviary-web' */
+      readonly name: string;
+      /** e.g. `eks.amazonaws.com/role-arn` for IRSA. @default {} */
+      readonly annotations: Readonly<Record<string, string>>;
+    };
+    /**
+     * The host map and the site secrets are split into this many ConfigMaps
+     * and ExternalSecrets by a stable hash of the site id, so each stays far
+     * below Kubernetes' 1 MiB per object and a one-site change rewrites one
+     * shard. Changing it moves sites between shards and restarts the web
+     * pods (their volumes list every shard). @default 32
+     */
+    readonly shards: number;
+  };
   readonly argocd: {
     /** The manifests repository Argo CD syncs from. */
     readonly repoURL: string;

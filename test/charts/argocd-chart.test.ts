@@ -3,25 +3,15 @@
 import { describe, expect, it } from 'vitest';
 import { renderShared } from '../../src/charts/render.js';
 import type { Fleet } from '../../src/sites/types.js';
-import {
-  buildFleet,
-  canaryDoc,
-  changedPaths,
-  distOf,
-  exampleFleet,
-  fullFleet,
-  only,
-  parseManifests,
-  siteEntry,
-  type K8sObject,
-} from './fixtures.js';
+import { buildFleet, canaryDoc, exampleFleet, fullFleet, siteEntry } from '../support/fixtures.js';
+import { changedPaths, distOf, only, parseManifests, type K8sObject } from '../support/manifests.js';
 
 const PART_OF = { 'app.kubernetes.io/part-of': 'aviary', 'app.kubernetes.io/managed-by': 'aviary' };
 const FINALIZER = 'resources-finalizer.argocd.argoproj.io';
 const IN_CLUSTER = 'https://kubernetes.default.svc';
 
 function argo(fleet: Fleet): { application: K8sObject; applicationSet: K8sObject } {
-  const files = renderShared(fleet.canary).filter((f) => f.path.startsWith('argocd/'));
+  const files = renderShared(fleet).filter((f) => f.path.startsWith('argocd/'));
   expect(files.map((f) => f.path)).toEqual(['argocd/services.yaml', 'argocd/sites.yaml']);
   return {
     application: only(parseManifests(files[0].content), 'Application'),

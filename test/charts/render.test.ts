@@ -2,7 +2,7 @@
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { renderFleet, type ManifestFile } from '../../src/charts/render.js';
-import { buildFleet, canaryDoc, exampleFleet, siteEntry } from './fixtures.js';
+import { buildFleet, canaryDoc, exampleFleet, siteEntry } from '../support/fixtures.js';
 
 const asMap = (files: readonly ManifestFile[]) => new Map(files.map((f) => [f.path, f.content]));
 /** Every site file replaced by its header and a body no render would produce: only reuse can keep it. */

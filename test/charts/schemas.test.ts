@@ -12,11 +12,12 @@ import { ExternalSecret } from '@kubernetes-models/external-secrets/external-sec
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { Job } from 'kubernetes-models/batch/v1';
 import { Ingress } from 'kubernetes-models/networking.k8s.io/v1';
-import { ConfigMap, Service } from 'kubernetes-models/v1';
+import { ConfigMap, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
 import { renderFleet } from '../../src/charts/render.js';
 import type { Fleet } from '../../src/sites/types.js';
-import { exampleFleet, fullFleet, parseManifests, type K8sObject } from './fixtures.js';
+import { exampleFleet, fullFleet } from '../support/fixtures.js';
+import { parseManifests, type K8sObject } from '../support/manifests.js';
 
 // The models type their input precisely; what is checked here is untyped YAML.
 type Model = new (data: any) => { validate(): void };
@@ -26,6 +27,7 @@ const MODELS: Readonly<Record<string, Model>> = {
   'apps/v1 Deployment': Deployment,
   'v1 Service': Service,
   'v1 ConfigMap': ConfigMap,
+  'v1 ServiceAccount': ServiceAccount,
   'batch/v1 Job': Job,
   'networking.k8s.io/v1 Ingress': Ingress,
   'external-secrets.io/v1beta1 ExternalSecret': ExternalSecret,

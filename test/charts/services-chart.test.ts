@@ -3,29 +3,14 @@
 import { describe, expect, it } from 'vitest';
 import { renderShared } from '../../src/charts/render.js';
 import type { Fleet } from '../../src/sites/types.js';
-import {
-  BLUE_DIGEST,
-  GREEN_DIGEST,
-  REPOSITORY,
-  buildFleet,
-  canaryDoc,
-  changedPaths,
-  digest,
-  distOf,
-  exampleFleet,
-  fullFleet,
-  only,
-  parseManifests,
-  siteEntry,
-  type ColorName,
-  type K8sObject,
-} from './fixtures.js';
+import { buildFleet, canaryDoc, digest, DIGEST_BLUE, DIGEST_GREEN, exampleFleet, fullFleet, REPOSITORY, siteEntry, type ColorName } from '../support/fixtures.js';
+import { changedPaths, distOf, only, parseManifests, type K8sObject } from '../support/manifests.js';
 
 const COLORS: readonly ColorName[] = ['blue', 'green'];
 const PART_OF = { 'app.kubernetes.io/part-of': 'aviary', 'app.kubernetes.io/managed-by': 'aviary' };
 
 function sharedFile(fleet: Fleet, path: string): string {
-  return only(renderShared(fleet.canary).filter((f) => f.path === path), path).content;
+  return only(renderShared(fleet).filter((f) => f.path === path), path).content;
 }
 
 function colorObjects(fleet: Fleet, color: ColorName): { deployment: K8sObject; service: K8sObject } {
@@ -64,11 +49,12 @@ describe('services chart: Deployments', () => {
     expect(wordpress(colorObjects(fleet, 'blue').deployment).image).not.toBe(wordpress(colorObjects(fleet, 'green').deployment).image);
   });
 
-  it('serves http on port 80 with a readiness probe and no startup probe', () => {
+  it('serves http on port 80, ready when the contract\'s health endpoint answers, with no startup probe', () => {
     const container = wordpress(colorObjects(exampleFleet(), 'green').deployment);
     expect(container.ports).toEqual([{ containerPort: 80, name: 'http' }]);
     expect(container).not.toHaveProperty('startupProbe');
-    expect(container.readinessProbe.tcpSocket).toEqual({ port: 80 });
+    // Not a TCP check: that passes while every site answers 500.
+    expect(container.readinessProbe.httpGet).toEqual({ path: '/aviary-health', port: 80, scheme: 'HTTP' });
   });
 
   it('lets the WordPress image start as root (Apache binds :80, then drops to www-data) with a writable root fs', () => {
@@ -115,18 +101,18 @@ describe('services chart: Deployments', () => {
     const green = colorObjects(fleet, 'green').deployment;
     expect([blue.spec.replicas, green.spec.replicas]).toEqual([2, 1]);
     expect([blue.metadata.namespace, green.metadata.namespace]).toEqual(['wp-prod', 'wp-prod']);
-    expect(wordpress(blue).image).toBe(`${REPOSITORY}@sha256:${BLUE_DIGEST}`);
-    expect(wordpress(green).image).toBe(`${REPOSITORY}@sha256:${GREEN_DIGEST}`);
+    expect(wordpress(blue).image).toBe(`${REPOSITORY}@sha256:${DIGEST_BLUE}`);
+    expect(wordpress(green).image).toBe(`${REPOSITORY}@sha256:${DIGEST_GREEN}`);
   });
 
   it('scales a color to zero when asked', () => {
-    const fleet = buildFleet([siteEntry('a')], canaryDoc({ services: { blue: { imageTag: BLUE_DIGEST, replicas: 3 }, green: { imageTag: GREEN_DIGEST, replicas: 0 } } }));
+    const fleet = buildFleet([siteEntry('a')], canaryDoc({ services: { blue: { imageTag: DIGEST_BLUE, replicas: 3 }, green: { imageTag: DIGEST_GREEN, replicas: 0 } } }));
     expect(colorObjects(fleet, 'blue').deployment.spec.replicas).toBe(3);
     expect(colorObjects(fleet, 'green').deployment.spec.replicas).toBe(0);
   });
 
   it('carries no cdk8s construct address anywhere', () => {
-    for (const file of renderShared(exampleFleet().canary)) expect(file.content).not.toContain('cdk8s.io/metadata.addr');
+    for (const file of renderShared(exampleFleet())) expect(file.content).not.toContain('cdk8s.io/metadata.addr');
   });
 });
 
@@ -169,7 +155,7 @@ describe('services chart: canary-env ConfigMap', () => {
 
   it('follows the selector', () => {
     const fleet = buildFleet([siteEntry('a')], canaryDoc({ selector: 'blue' }));
-    expect(JSON.parse(canaryEnv(fleet).data.canaryEnv)).toEqual({ selector: 'blue', image: `${REPOSITORY}@sha256:${BLUE_DIGEST}` });
+    expect(JSON.parse(canaryEnv(fleet).data.canaryEnv)).toEqual({ selector: 'blue', image: `${REPOSITORY}@sha256:${DIGEST_BLUE}` });
   });
 });
 
@@ -181,20 +167,20 @@ describe('services chart: locality', () => {
     siteEntry('staying', { service: 'blue', ingress: 'green' }),
   ];
   const withGreen = (selector: ColorName, greenDigest: string) =>
-    buildFleet(sites, canaryDoc({ selector, services: { blue: { imageTag: BLUE_DIGEST, replicas: 2 }, green: { imageTag: greenDigest, replicas: 1 } } }));
+    buildFleet(sites, canaryDoc({ selector, services: { blue: { imageTag: DIGEST_BLUE, replicas: 2 }, green: { imageTag: greenDigest, replicas: 1 } } }));
 
   it('a new green image, green active: services/green.yaml, canary-env and the files of the sites on green', () => {
-    const changed = changedPaths(distOf(withGreen('green', GREEN_DIGEST)), distOf(withGreen('green', digest('green image 2'))));
+    const changed = changedPaths(distOf(withGreen('green', DIGEST_GREEN)), distOf(withGreen('green', digest('green image 2'))));
     expect(changed).toEqual(['services/canary-env.yaml', 'services/green.yaml', 'sites/on-green/on-green.yaml', 'sites/upgraded/upgraded.yaml']);
   });
 
   it('a new green image, blue active: canary-env stays as it is', () => {
-    const changed = changedPaths(distOf(withGreen('blue', GREEN_DIGEST)), distOf(withGreen('blue', digest('green image 2'))));
+    const changed = changedPaths(distOf(withGreen('blue', DIGEST_GREEN)), distOf(withGreen('blue', digest('green image 2'))));
     expect(changed).toEqual(['services/green.yaml', 'sites/on-green/on-green.yaml', 'sites/upgraded/upgraded.yaml']);
   });
 
   it('in services/green.yaml only the Deployment image changes', () => {
-    const before = colorObjects(withGreen('green', GREEN_DIGEST), 'green');
+    const before = colorObjects(withGreen('green', DIGEST_GREEN), 'green');
     const after = colorObjects(withGreen('green', digest('green image 2')), 'green');
     expect(after.service).toEqual(before.service);
     const { image: _before, ...restBefore } = wordpress(before.deployment);
@@ -204,12 +190,12 @@ describe('services chart: locality', () => {
   });
 
   it('switching the selector changes canary-env only', () => {
-    const changed = changedPaths(distOf(withGreen('green', GREEN_DIGEST)), distOf(withGreen('blue', GREEN_DIGEST)));
+    const changed = changedPaths(distOf(withGreen('green', DIGEST_GREEN)), distOf(withGreen('blue', DIGEST_GREEN)));
     expect(changed).toEqual(['services/canary-env.yaml']);
   });
 
   it("one color's replicas change that color's file only", () => {
-    const more = buildFleet(sites, canaryDoc({ services: { blue: { imageTag: BLUE_DIGEST, replicas: 4 }, green: { imageTag: GREEN_DIGEST, replicas: 1 } } }));
-    expect(changedPaths(distOf(withGreen('green', GREEN_DIGEST)), distOf(more))).toEqual(['services/blue.yaml']);
+    const more = buildFleet(sites, canaryDoc({ services: { blue: { imageTag: DIGEST_BLUE, replicas: 4 }, green: { imageTag: DIGEST_GREEN, replicas: 1 } } }));
+    expect(changedPaths(distOf(withGreen('green', DIGEST_GREEN)), distOf(more))).toEqual(['services/blue.yaml']);
   });
 });

@@ -4,23 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { renderSite } from '../../src/charts/render.js';
 import type { Fleet } from '../../src/sites/types.js';
-import {
-  BLUE_DIGEST,
-  GREEN_DIGEST,
-  LONGEST_ID,
-  REPOSITORY,
-  buildFleet,
-  canaryDoc,
-  digest,
-  exampleFleet,
-  fullFleet,
-  ofKind,
-  only,
-  parseManifests,
-  siteEntry,
-  siteObjects,
-  type K8sObject,
-} from './fixtures.js';
+import { buildFleet, canaryDoc, digest, DIGEST_BLUE, DIGEST_GREEN, exampleFleet, fullFleet, LONGEST_ID, REPOSITORY, siteEntry } from '../support/fixtures.js';
+import { ofKind, only, parseManifests, siteObjects, type K8sObject } from '../support/manifests.js';
 
 const JOBS = ['install', 'theme', 'flush'] as const;
 type JobKind = (typeof JOBS)[number];
@@ -435,7 +420,7 @@ describe('site chart: Jobs rerun exactly when their inputs change', () => {
     const sameImage = (service: string) =>
       buildFleet(
         [siteEntry('alpha', { service })],
-        canaryDoc({ services: { blue: { imageTag: BLUE_DIGEST, replicas: 1 }, green: { imageTag: BLUE_DIGEST, replicas: 1 } } }),
+        canaryDoc({ services: { blue: { imageTag: DIGEST_BLUE, replicas: 1 }, green: { imageTag: DIGEST_BLUE, replicas: 1 } } }),
       );
     const onBlue = jobNames(sameImage('blue'), 'alpha');
     const onGreen = jobNames(sameImage('green'), 'alpha');
@@ -463,8 +448,8 @@ describe('site chart: Jobs rerun exactly when their inputs change', () => {
 
   it('the digests the fixtures use are the ones rendered', () => {
     // Guards the cases above: a change to canaryDoc must really reach the Jobs.
-    expect(containerOf(jobsOf(base, 'alpha').install).image).toBe(`${REPOSITORY}@sha256:${BLUE_DIGEST}`);
-    expect(containerOf(jobsOf(base, 'beta').install).image).toBe(`${REPOSITORY}@sha256:${GREEN_DIGEST}`);
+    expect(containerOf(jobsOf(base, 'alpha').install).image).toBe(`${REPOSITORY}@sha256:${DIGEST_BLUE}`);
+    expect(containerOf(jobsOf(base, 'beta').install).image).toBe(`${REPOSITORY}@sha256:${DIGEST_GREEN}`);
   });
 });
 

@@ -7,35 +7,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AwsClients } from '../../src/pipeline/hook/aws.js';
+import { droneEnv, githubEnv, runStep, type StepResult } from '../support/ci.js';
+import { expectOk, runCliSync } from '../support/cli.js';
+import { DIGEST_NEW, tempDir, type SiteSpec } from '../support/fixtures.js';
 import { startGitHttpServer, type GitHttpServer } from '../support/git-http-server.js';
-import { clients, freshStore, mariadb, uniq } from '../pipeline/hook/support.js';
-import {
-  awsSide,
-  bareUnder,
-  CLI,
-  ConfigForge,
-  DIGEST,
-  expectOk,
-  droneEnv,
-  filesAt,
-  git,
-  githubEnv,
-  hasSiteFiles,
-  registryStatus,
-  tempDir,
-  treeOf,
-  type Fleet,
-  type SiteSpec,
-  type StepResult,
-  runStep,
-} from './support.js';
-import { execFileSync } from 'node:child_process';
+import { bareRepo, ConfigForge, gitSync, hasSiteFiles, treeAt, treeOf } from '../support/git.js';
+import { awsSide, mariadb, registryStatus, TORN_DOWN, uniq, useFreshStore } from '../support/store.js';
 
 const TOKEN = 'e2e-manifests-token-4b1d';
 
-let aws: AwsClients;
-let fleet: Fleet;
+const { aws, store: fleet } = useFreshStore();
 let server: GitHttpServer;
 let bare: string;
 let manifestsUrl: string;
@@ -61,7 +42,7 @@ async function step(cwd: string, env: Record<string, string>): Promise<StepResul
 
 /** The objects of a site's manifest file on the manifests branch. */
 function siteObjects(id: string): any[] {
-  const text = filesAt(bare).get(`sites/${id}/${id}.yaml`);
+  const text = treeAt(bare).get(`sites/${id}/${id}.yaml`);
   if (text === undefined) throw new Error(`no manifests for ${id}`);
   return parseAllDocuments(text).map((d) => d.toJS());
 }
@@ -69,10 +50,8 @@ const jobNames = (id: string) => siteObjects(id).filter((o) => o.kind === 'Job')
 const ingressColor = (id: string) => siteObjects(id).find((o) => o.kind === 'Ingress').spec.rules[0].http.paths[0].backend.service.name as string;
 
 beforeAll(async () => {
-  aws = clients();
-  fleet = await freshStore(aws);
   const root = tempDir('aviary-e2e-http-');
-  bare = bareUnder(root, 'fleet/manifests.git');
+  bare = bareRepo(join(root, 'fleet/manifests.git'), { allowFilter: true });
   server = await startGitHttpServer({ root, user: 'x-access-token', password: TOKEN });
   manifestsUrl = `${server.url}/fleet/manifests.git`;
   forge = new ConfigForge(base);
@@ -84,7 +63,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.stop();
-  aws?.destroy();
 });
 
 describe('aviary ci, end to end', () => {
@@ -94,12 +72,12 @@ describe('aviary ci, end to end', () => {
     expect(await registryStatus(aws, fleet.table, a)).toBe('ready');
     expect(await registryStatus(aws, fleet.table, g)).toBe('ready');
     // The manifests commit names the input commit it came from.
-    expect(git(bare, 'log', '-1', '--format=%B', 'main')).toContain(`Aviary-Source: ${forge.main}`);
+    expect(gitSync(bare, 'log', '-1', '--format=%B', 'main')).toContain(`Aviary-Source: ${forge.main}`);
     // Progress per stage in plain lines (not a TTY): no carriage returns or escape sequences.
     const log = steps[0]!.stderr;
     for (const stage of ['validate', 'changes', 'provision', 'synth', 'publish', 'teardown']) expect(log).toContain(`==> ${stage}`);
     // Sites are provisioned side by side, so either may finish first.
-    expect(log).toMatch(new RegExp(`\\[[12]/2\\] ${a}: 8 steps: `));
+    expect(log).toMatch(new RegExp(`\\[[12]/2\\] ${a}: 9 steps: `));
     expect(log).toMatch(/\[1\/2\] .*\n.*\[2\/2\] /);
     expect(log).not.toMatch(/[\r\x1b]/);
   });
@@ -138,11 +116,11 @@ describe('aviary ci, end to end', () => {
       s3: [`sites/${n}/.keep`],
     });
     expect(hasSiteFiles(bare, n)).toBe(true);
-    expect(run.outputs['manifests-commit']).toBe(git(bare, 'rev-parse', 'main'));
+    expect(run.outputs['manifests-commit']).toBe(gitSync(bare, 'rev-parse', 'main'));
     expect(run.outputs.status).toBe('pushed');
     expect(run.outputs.provisioned).toBe(n);
     expect(run.summary).toContain(`Provisioned: \`${n}\``);
-    expect(git(bare, 'log', '-1', '--format=%B', 'main')).toContain(`Aviary-Source: ${merged}`);
+    expect(gitSync(bare, 'log', '-1', '--format=%B', 'main')).toContain(`Aviary-Source: ${merged}`);
     // GitHub masks the token from here on; it was never printed anyway.
     expect(run.stdout).toContain(`::add-mask::${TOKEN}`);
     beforePromote = treeOf(bare);
@@ -151,16 +129,16 @@ describe('aviary ci, end to end', () => {
   let promoteCommit = '';
 
   it('(2) Drone promote: a new canary image with --promote moves the sites on the canary (traffic and Jobs)', async () => {
-    const before = { jobs: jobNames(g), ingress: ingressColor(g), a: filesAt(bare).get(`sites/${a}/${a}.yaml`) };
+    const before = { jobs: jobNames(g), ingress: ingressColor(g), a: treeAt(bare).get(`sites/${a}/${a}.yaml`) };
     expect(before.ingress).toBe('blue');
 
     // The promote step of examples/drone/.drone.yml: edit, commit, push, then the pipeline.
     const ci = forge.checkout(forge.main);
-    git(ci, 'checkout', '-q', '-B', 'main', 'origin/main');
-    execFileSync(process.execPath, [CLI, 'canary', 'set-image', `sha256:${DIGEST.green2}`, '--promote'], { cwd: ci, encoding: 'utf8' });
-    git(ci, 'commit', '-q', '-am', `Promote green to ${DIGEST.green2.slice(0, 12)}`);
-    git(ci, 'push', '-q', 'origin', 'HEAD:main');
-    promoteCommit = git(ci, 'rev-parse', 'HEAD');
+    gitSync(ci, 'checkout', '-q', '-B', 'main', 'origin/main');
+    expectOk(runCliSync(['canary', 'set-image', `sha256:${DIGEST_NEW}`, '--promote'], { cwd: ci }));
+    gitSync(ci, 'commit', '-q', '-am', `Promote green to ${DIGEST_NEW.slice(0, 12)}`);
+    gitSync(ci, 'push', '-q', 'origin', 'HEAD:main');
+    promoteCommit = gitSync(ci, 'rev-parse', 'HEAD');
 
     const run = await step(ci, drone('pipeline'));
     expectOk(run);
@@ -169,17 +147,17 @@ describe('aviary ci, end to end', () => {
     expect(after).toHaveLength(before.jobs.length);
     for (const job of after) expect(before.jobs).not.toContain(job);
     // Sites not on the canary are untouched, byte for byte.
-    expect(filesAt(bare).get(`sites/${a}/${a}.yaml`)).toBe(before.a);
-    expect(filesAt(bare).get('services/green.yaml')).toContain(`@sha256:${DIGEST.green2}`);
+    expect(treeAt(bare).get(`sites/${a}/${a}.yaml`)).toBe(before.a);
+    expect(treeAt(bare).get('services/green.yaml')).toContain(`@sha256:${DIGEST_NEW}`);
     // Drone has no masking command: nothing GitHub-specific in its log.
     expect(run.stdout).not.toContain('::');
   });
 
   it('(3) Drone: git revert of the promote commit publishes manifests byte-identical to those before it', async () => {
-    git(forge.dev, 'checkout', '-q', 'main');
-    git(forge.dev, 'pull', '-q', '--ff-only', 'origin', 'main');
-    git(forge.dev, 'revert', '--no-edit', promoteCommit);
-    git(forge.dev, 'push', '-q', 'origin', 'main');
+    gitSync(forge.dev, 'checkout', '-q', 'main');
+    gitSync(forge.dev, 'pull', '-q', '--ff-only', 'origin', 'main');
+    gitSync(forge.dev, 'revert', '--no-edit', promoteCommit);
+    gitSync(forge.dev, 'push', '-q', 'origin', 'main');
 
     const run = await step(forge.checkout(forge.main), drone('pipeline'));
     expectOk(run);
@@ -214,14 +192,7 @@ describe('aviary ci, end to end', () => {
 
     expect(seen[0]).toMatchObject({ manifestsGone: true });
     expect(hasSiteFiles(bare, n)).toBe(false);
-    expect(await awsSide(aws, fleet, n)).toEqual({
-      registry: 'terminated',
-      dbSecret: 'scheduled for deletion',
-      adminSecret: 'scheduled for deletion',
-      database: false,
-      user: false,
-      s3: [],
-    });
+    expect(await awsSide(aws, fleet, n)).toEqual(TORN_DOWN);
     expect(run.outputs['torn-down']).toBe(n);
     // The neighbours keep everything.
     expect((await awsSide(aws, fleet, a)).registry).toBe('ready');
@@ -233,10 +204,10 @@ describe('aviary ci, end to end', () => {
   });
 
   it('a re-run of a finished pipeline changes nothing and succeeds', async () => {
-    const before = git(bare, 'rev-parse', 'main');
+    const before = gitSync(bare, 'rev-parse', 'main');
     const run = await step(forge.checkout(forge.main), drone('pipeline'));
     expectOk(run);
-    expect(git(bare, 'rev-parse', 'main')).toBe(before);
+    expect(gitSync(bare, 'rev-parse', 'main')).toBe(before);
     expect(run.stderr).toContain('Nothing to publish');
     expect(await registryStatus(aws, fleet.table, n)).toBe('terminated');
   });

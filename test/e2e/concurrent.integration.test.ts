@@ -5,43 +5,22 @@
 // is moved forward, or finds the newer deploy and stands down (superseded)
 // without tearing anything down. Both orders end in the same state, which is
 // all this test asserts, so it cannot depend on who wins.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AwsClients } from '../../src/pipeline/hook/aws.js';
-import { clients, freshStore, uniq } from '../pipeline/hook/support.js';
-import { awsSide, ConfigForge, droneEnv, filesAt, git, hasSiteFiles, runStep, tempDir, type Fleet, type SiteSpec } from './support.js';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { droneEnv, runStep } from '../support/ci.js';
+import type { SiteSpec } from '../support/fixtures.js';
+import { bareRepo, ConfigForge, gitSync, hasSiteFiles, treeAt } from '../support/git.js';
+import { filesUnder } from '../support/manifests.js';
+import { awsSide, uniq, useFreshStore } from '../support/store.js';
 
-let aws: AwsClients;
-let fleet: Fleet;
-
-beforeAll(async () => {
-  aws = clients();
-  fleet = await freshStore(aws);
-});
-
-afterAll(() => aws?.destroy());
-
-function filesUnder(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.set(relative(dir, p), readFileSync(p, 'utf8'));
-    }
-  };
-  walk(dir);
-  return out;
-}
+const { aws, store: fleet } = useFreshStore();
 
 describe('two pipelines at once', () => {
   it('(5) two merges, two concurrent pipelines: both land', async () => {
     const [a, b, c, d] = [uniq('a-'), uniq('b-'), uniq('c-'), uniq('d-')];
     const base: SiteSpec[] = [{ id: a }, { id: b }];
     const forge = new ConfigForge(base);
-    const bare = tempDir('aviary-e2e-manifests-');
-    git(bare, 'init', '-q', '--bare', '--initial-branch=main');
+    const bare = bareRepo();
     const env = () => droneEnv('pipeline', fleet, { manifests_repo: bare });
 
     const first = await runStep(forge.checkout(forge.main), env());
@@ -53,7 +32,7 @@ describe('two pipelines at once', () => {
     forge.pullRequest('add-d', [...base, { id: d }]);
     const m1 = forge.merge('add-c');
     const m2 = forge.merge('add-d');
-    expect(git(forge.dev, 'show', `${m2}:sites.yaml`)).toContain(c);
+    expect(gitSync(forge.dev, 'show', `${m2}:sites.yaml`)).toContain(c);
     const [ci1, ci2] = [forge.checkout(m1), forge.checkout(m2)];
 
     const [r1, r2] = await Promise.all([runStep(ci1, env()), runStep(ci2, env())]);
@@ -64,9 +43,9 @@ describe('two pipelines at once', () => {
     // The branch ends at the newer inputs: exactly what the second checkout synthesized.
     expect(hasSiteFiles(bare, c)).toBe(true);
     expect(hasSiteFiles(bare, d)).toBe(true);
-    expect(filesAt(bare)).toEqual(filesUnder(join(ci2, 'dist')));
+    expect(treeAt(bare)).toEqual(filesUnder(join(ci2, 'dist')));
     // Both deploys are in the history (or the older one was superseded by the newer), none forced.
-    const sources = git(bare, 'log', '--format=%(trailers:key=Aviary-Source,valueonly)', 'main').split('\n').filter(Boolean);
+    const sources = gitSync(bare, 'log', '--format=%(trailers:key=Aviary-Source,valueonly)', 'main').split('\n').filter(Boolean);
     expect(sources[0]).toBe(m2);
     for (const id of [c, d]) expect((await awsSide(aws, fleet, id)).registry).toBe('ready');
     expect((await awsSide(aws, fleet, a)).registry).toBe('ready');

@@ -7,20 +7,15 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AwsClients } from '../../src/pipeline/hook/aws.js';
-import { adminSql, cliEnv, clients, freshStore, runCli } from '../pipeline/hook/support.js';
+import { describe, expect, it } from 'vitest';
 import { fakeJwt, startArgoCdServer } from '../support/argocd-server.js';
-import { awsSide, deployedFleet, expectOk, git, hasSiteFiles, registryStatus, sitesYaml, type Fleet } from './support.js';
+import { deployedFleet } from '../support/ci.js';
+import { expectOk, runCli } from '../support/cli.js';
+import { sitesYaml } from '../support/fixtures.js';
+import { gitSync, hasSiteFiles } from '../support/git.js';
+import { adminSql, awsSide, cliEnv, registryStatus, TORN_DOWN, useFreshStore } from '../support/store.js';
 
-let aws: AwsClients;
-let fleet: Fleet;
-
-beforeAll(async () => {
-  aws = clients();
-  fleet = await freshStore(aws);
-});
-afterAll(() => aws?.destroy());
+const { aws, store: fleet } = useFreshStore();
 
 const sqlName = (id: string) => `wp_${id.replaceAll('-', '_')}`;
 
@@ -30,7 +25,8 @@ async function rows(id: string): Promise<unknown[]> {
 
 async function secretValues(id: string): Promise<string[]> {
   const out: string[] = [];
-  for (const kind of ['db', 'admin']) out.push((await aws.secrets.send(new GetSecretValueCommand({ SecretId: `aviary/sites/${id}/${kind}` }))).SecretString!);
+  // The keys too: a site brought back keeps its users logged in.
+  for (const kind of ['db', 'admin', 'keys']) out.push((await aws.secrets.send(new GetSecretValueCommand({ SecretId: `aviary/sites/${id}/${kind}` }))).SecretString!);
   return out;
 }
 
@@ -62,14 +58,7 @@ describe('a site removed by unattended CI', () => {
     // A re-run of the same commit once the grace period is over completes the teardown, backup first.
     const done = await run(forge.checkout(removal), { teardown_grace: '0' });
     expectOk(done);
-    expect(await awsSide(aws, fleet, b)).toMatchObject({
-      registry: 'terminated',
-      dbSecret: 'scheduled for deletion',
-      adminSecret: 'scheduled for deletion',
-      database: false,
-      user: false,
-      s3: [],
-    });
+    expect(await awsSide(aws, fleet, b)).toMatchObject(TORN_DOWN);
     const backups = await runCli(['hook', 'backups', b, '--json'], { cwd: forge.checkout(removal), env: cliEnv(fleet) });
     expectOk(backups);
     const [backup] = JSON.parse(backups.stdout) as { id: string; stamp: string; database: boolean; files: number }[];
@@ -79,10 +68,10 @@ describe('a site removed by unattended CI', () => {
     expect(await keysUnder(`backups/${b}/${backup!.stamp}/files/`)).toEqual(before.files.map((k) => k.replace(`sites/${b}/`, `backups/${b}/${backup!.stamp}/files/`)));
 
     // git revert of the removal: the site comes back with its data.
-    git(forge.dev, 'checkout', '-q', 'main');
-    git(forge.dev, 'pull', '-q', '--ff-only', 'origin', 'main');
-    git(forge.dev, 'revert', '--no-edit', '-m', '1', removal);
-    git(forge.dev, 'push', '-q', 'origin', 'main');
+    gitSync(forge.dev, 'checkout', '-q', 'main');
+    gitSync(forge.dev, 'pull', '-q', '--ff-only', 'origin', 'main');
+    gitSync(forge.dev, 'revert', '--no-edit', '-m', '1', removal);
+    gitSync(forge.dev, 'push', '-q', 'origin', 'main');
     const back = await run(forge.checkout(forge.main));
     expectOk(back);
     expect(hasSiteFiles(manifests, b)).toBe(true);
@@ -101,8 +90,8 @@ describe('a site removed by unattended CI', () => {
     const removal = forge.merge('remove-b');
     expectOk(await run(forge.checkout(removal), { teardown_grace: '1h' }));
     expect(await registryStatus(aws, fleet.table, b)).toBe('terminating');
-    git(forge.dev, 'revert', '--no-edit', '-m', '1', removal);
-    git(forge.dev, 'push', '-q', 'origin', 'main');
+    gitSync(forge.dev, 'revert', '--no-edit', '-m', '1', removal);
+    gitSync(forge.dev, 'push', '-q', 'origin', 'main');
     expectOk(await run(forge.checkout(forge.main), { teardown_grace: '0' }));
     expect(await awsSide(aws, fleet, b)).toMatchObject({ registry: 'ready', dbSecret: 'present', database: true, user: true });
   }, 240_000);
@@ -140,8 +129,8 @@ describe('aviary hook teardown trusts no local file', () => {
     writeFileSync(join(ci, 'other.yaml'), sitesYaml([base[0]!]));
     const other = await runCli(['hook', 'teardown', b, '--sites', 'other.yaml', '--manifests-repo', manifests, '--teardown-grace', '0'], { cwd: ci, env: cliEnv(fleet) });
     expect(other.code).toBe(1);
-    git(ci, 'checkout', '-q', '-B', 'local');
-    git(ci, 'commit', '-q', '-am', 'drop b locally');
+    gitSync(ci, 'checkout', '-q', '-B', 'local');
+    gitSync(ci, 'commit', '-q', '-am', 'drop b locally');
     const local = await runCli(['hook', 'teardown', b, '--manifests-repo', manifests, '--teardown-grace', '0'], { cwd: ci, env: cliEnv(fleet) });
     expect(local.code).toBe(1);
     expect(local.stderr).toContain('declared in sites.yaml on main of the config repo');

@@ -5,21 +5,16 @@
 // fleet, so they do not depend on each other.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AwsClients } from '../../src/pipeline/hook/aws.js';
-import { cliEnv, clients, freshStore, runCli, uniq } from '../pipeline/hook/support.js';
-import { awsSide, deployedFleet, droneEnv, expectOk, git, hasSiteFiles, runStep, sitesYaml, tempDir, type Fleet } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { deployedFleet, droneEnv, runStep } from '../support/ci.js';
+import { expectOk, runCli } from '../support/cli.js';
+import { sitesYaml, tempDir } from '../support/fixtures.js';
+import { gitSync, hasSiteFiles } from '../support/git.js';
+import { awsSide, cliEnv, uniq, useFreshStore } from '../support/store.js';
 
-let aws: AwsClients;
-let fleet: Fleet;
+const { aws, store: fleet } = useFreshStore();
 
-beforeAll(async () => {
-  aws = clients();
-  fleet = await freshStore(aws);
-});
-afterAll(() => aws?.destroy());
-
-const head = (bare: string) => git(bare, 'rev-parse', 'main');
+const head = (bare: string) => gitSync(bare, 'rev-parse', 'main');
 
 describe('unattended CI never moves a deploy backwards', () => {
   it('out of order: the older merge’s pipeline finishing last is superseded and tears nothing down', async () => {
@@ -41,7 +36,7 @@ describe('unattended CI never moves a deploy backwards', () => {
     expect(hasSiteFiles(manifests, d)).toBe(true);
     expect(await awsSide(aws, fleet, d)).toMatchObject({ registry: 'ready', dbSecret: 'present', database: true, user: true });
     expect(await awsSide(aws, fleet, c)).toMatchObject({ registry: 'ready', database: true });
-    expect(git(manifests, 'log', '-1', '--format=%(trailers:key=Aviary-Source,valueonly)', 'main')).toBe(m2);
+    expect(gitSync(manifests, 'log', '-1', '--format=%(trailers:key=Aviary-Source,valueonly)', 'main')).toBe(m2);
   }, 180_000);
 
   it('a re-run of an old build (a checkout of an older commit) changes nothing', async () => {
@@ -106,7 +101,7 @@ describe('unattended CI never moves a deploy backwards', () => {
     const allowed = await runCli(['pipeline', '--manifests-repo', manifests, '--allow-dirty', '--teardown-grace', '0'], { cwd: fresh, env: cliEnv(fleet) });
     expect(allowed.code, allowed.stderr).toBe(0);
     expect(allowed.stdout).toMatch(/--allow-dirty: the inputs are not a commit of the config repo/);
-    expect(git(manifests, 'log', '-1', '--format=%B', 'main')).not.toContain('Aviary-Source');
+    expect(gitSync(manifests, 'log', '-1', '--format=%B', 'main')).not.toContain('Aviary-Source');
     expect(hasSiteFiles(manifests, base[1]!.id)).toBe(false);
     expect(await awsSide(aws, fleet, base[1]!.id)).toMatchObject({ registry: 'ready', dbSecret: 'present', database: true, user: true });
   }, 180_000);
@@ -114,8 +109,8 @@ describe('unattended CI never moves a deploy backwards', () => {
   it('inputs outside the repository whose HEAD would be recorded are refused', async () => {
     const { forge, manifests } = await deployedFleet(fleet);
     const other = tempDir('aviary-e2e-other-');
-    git(other, 'init', '-q', '--initial-branch=main');
-    git(other, 'commit', '-q', '--allow-empty', '-m', 'unrelated');
+    gitSync(other, 'init', '-q', '--initial-branch=main');
+    gitSync(other, 'commit', '-q', '--allow-empty', '-m', 'unrelated');
     const inputs = forge.checkout(forge.main);
     const r = await runCli(['publish', '--repo', manifests, '--sites', join(inputs, 'sites.yaml'), '--canary', join(inputs, 'canary.yaml')], { cwd: other, env: {} });
     // Both files are in the config checkout: its HEAD is recorded, not the cwd's.

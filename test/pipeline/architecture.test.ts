@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 const ROOT = join(import.meta.dirname, '../..');
 const PIPELINE = join(ROOT, 'src/pipeline');
 /** Top to bottom: a part may import the parts after it. */
-const PARTS = ['cli', 'ci', 'stages', 'publish', 'config-repo', 'hook', 'manifests', 'git', 'shared'];
+const PARTS = ['cli', 'ci', 'options', 'stages', 'publish', 'config-repo', 'hook', 'manifests', 'git', 'shared'];
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));

@@ -14,7 +14,7 @@ import { parseFleet } from '../../src/sites/load.js';
 import { InvalidInputError } from '../../src/sites/problems.js';
 import { Source } from '../../src/sites/source.js';
 import type { Fleet } from '../../src/sites/types.js';
-import { CANARY_FIXTURE, DIGEST_BLUE, DIGEST_GREEN, DIGEST_NEW, fleetOf, SITES_FIXTURE } from '../pipeline/cli-helpers.js';
+import { CANARY_FIXTURE, DIGEST_BLUE, DIGEST_GREEN, DIGEST_NEW, fleetOf, SITES_FIXTURE } from '../support/fixtures.js';
 
 function inputOf(sites = SITES_FIXTURE, canary = CANARY_FIXTURE): EditInput {
   const s = new Source('sites.yaml', sites);

@@ -4,7 +4,7 @@
 // 3.x (see /work/shared/reference/argocd-api-and-routing.md, section 1);
 // Applications live in memory and are exposed for setup and assertions.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenLocal } from './ports.js';
 
 export interface FakeApp {
   project: string;
@@ -174,11 +174,7 @@ export async function startArgoCdServer({ token, project }: { token: string; pro
       res.end(JSON.stringify({ error: `fake Argo CD server bug: ${(err as Error).message}`, code: 2 }));
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = `http://127.0.0.1:${await listenLocal(server)}`;
 
   return {
     url: base, apps, requests,
@@ -188,8 +184,7 @@ export async function startArgoCdServer({ token, project }: { token: string; pro
     },
     failNext: (count = 1, status = 503) => void (failures = { count, status }),
     stop: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer(server);
     },
   };
 }

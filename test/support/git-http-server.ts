@@ -3,8 +3,7 @@
 // through the same protocol (and auth failures) as a hosted remote.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { requireBinary } from './ports.js';
+import { closeServer, listenLocal, requireBinary } from './ports.js';
 
 export interface GitHttpServer {
   /** http://127.0.0.1:port — a bare repo ROOT/x.git is at `${url}/x.git`. */
@@ -107,11 +106,7 @@ export async function startGitHttpServer({ root, user, password }: GitHttpServer
   };
 
   const server = createServer(handle);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenLocal(server);
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -120,8 +115,7 @@ export async function startGitHttpServer({ root, user, password }: GitHttpServer
     },
     stop: async () => {
       for (const cgi of cgis) cgi.kill('SIGKILL');
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer(server);
     },
   };
 }

@@ -4,7 +4,8 @@
 // in memory and is exposed for assertions.
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
+import { closeServer, listenLocal } from './ports.js';
 
 export interface FakeUser { login: string; id: number; type: 'User' }
 export interface FakeRepo { id: number; name: string; full_name: string; owner: FakeUser; private: false; html_url: string; url: string }
@@ -41,6 +42,19 @@ const validation = (doc: string, errors: object[]) =>
 const notFound = () => new HttpError(404, { message: 'Not Found', documentation_url: DOCS, status: '404' });
 const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
 const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'); // GitHub's timestamps have no millis
+
+/**
+ * A server for the tests of a file (or describe block): started before them,
+ * stopped after. It is filled in by that beforeAll: read it in tests and hooks.
+ */
+export function useGitHubServer(options: { token: string; login?: string }): GitHubServer {
+  const server = {} as GitHubServer;
+  beforeAll(async () => {
+    Object.assign(server, await startGitHubServer(options));
+  });
+  afterAll(() => server.stop?.());
+  return server;
+}
 
 export async function startGitHubServer({ token, login = 'aviary-bot' }: { token: string; login?: string }): Promise<GitHubServer> {
   const pulls: FakePull[] = [];
@@ -223,18 +237,13 @@ export async function startGitHubServer({ token, login = 'aviary-bot' }: { token
       res.end(JSON.stringify({ message: `fake GitHub server bug: ${err.message}` }));
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = `http://127.0.0.1:${await listenLocal(server)}`;
 
   return {
     url: base, pulls, comments, requests,
     failNext: (count = 1, status = 502) => void (failures = { count, status }),
     stop: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer(server);
     },
   };
 }

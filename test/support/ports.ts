@@ -3,7 +3,8 @@
 // a server answers, and stopping a child process by its PID.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { createServer } from 'node:net';
+import type { Server as HttpServer } from 'node:http';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { delimiter, join } from 'node:path';
 
 /** A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it). */
@@ -113,4 +114,19 @@ export function tailOf(stream: NodeJS.ReadableStream | null, max = 4_000): () =>
     buf = (buf + chunk.toString()).slice(-max);
   });
   return () => buf.trim();
+}
+
+/** Starts `server` on a free port of 127.0.0.1; resolves to that port. */
+export async function listenLocal(server: Server): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+/** Stops an HTTP server at once: its open (keep-alive) connections are cut, not waited for. */
+export async function closeServer(server: HttpServer): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
 }

@@ -11,7 +11,7 @@ import { Octokit } from '@octokit/rest';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGitHttpServer, type GitHttpServer } from './git-http-server.js';
-import { startGitHubServer, type GitHubServer } from './github-server.js';
+import { useGitHubServer } from './github-server.js';
 import { startMariaDb, type MariaDb } from './mariadb.js';
 import { startMoto } from './moto.js';
 import { requireBinary } from './ports.js';
@@ -198,13 +198,9 @@ describe('git over HTTP with basic auth', () => {
 });
 
 describe('fake GitHub API with the real Octokit', () => {
-  let gh: GitHubServer;
+  const gh = useGitHubServer({ token: 'ghp_good' });
   const quiet = { debug() {}, info() {}, warn() {}, error() {} }; // Octokit logs every failed request
   const octokit = (auth: string) => new Octokit({ auth, baseUrl: gh.url, log: quiet });
-  beforeAll(async () => {
-    gh = await startGitHubServer({ token: 'ghp_good' });
-  });
-  afterAll(() => gh?.stop());
 
   it('creates a pull request, 422 on a duplicate, finds it by head', async () => {
     const ok = octokit('ghp_good');

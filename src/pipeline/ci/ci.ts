@@ -5,6 +5,7 @@ import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Problem } from '../../sites/problems.js';
 import { UsageError } from '../shared/errors.js';
+import { CI_COMMANDS, ciSettings, type CiCommand, type CiSetting } from '../options/catalogue.js';
 import { formatPlan, isEmptyPlan, type Plan } from '../publish/plan.js';
 import type { PipelineResult } from '../stages/pipeline.js';
 
@@ -19,66 +20,10 @@ import type { PipelineResult } from '../stages/pipeline.js';
  */
 
 export type CiKind = 'drone' | 'github';
-export type CiCommand = 'validate' | 'plan' | 'pipeline';
-export const CI_COMMANDS: readonly CiCommand[] = ['validate', 'plan', 'pipeline'];
+export { CI_COMMANDS, type CiCommand };
 
-/** How one setting reaches the CLI: as a flag, or as an environment variable (secrets: flags show in `ps`). */
-type Target = { readonly flag: string } | { readonly env: string };
-
-interface SettingSpec {
-  /** snake_case, as in a .drone.yml; the action input is the same with dashes. */
-  readonly name: string;
-  readonly target?: Target;
-  /** The commands it applies to; others ignore it (one settings block may serve several steps). */
-  readonly commands: readonly CiCommand[];
-  readonly secret?: boolean;
-  /** Must be a whole number. */
-  readonly integer?: boolean;
-  readonly choices?: readonly string[];
-  readonly help: string;
-}
-
-const ALL = CI_COMMANDS;
-const REMOTE: readonly CiCommand[] = ['plan', 'pipeline'];
-const PIPELINE: readonly CiCommand[] = ['pipeline'];
-
-/** Every setting, in the order the README documents them. */
-export const CI_SETTINGS: readonly SettingSpec[] = [
-  { name: 'command', commands: ALL, choices: CI_COMMANDS, help: 'validate | plan | pipeline' },
-  { name: 'sites', target: { flag: '--sites' }, commands: ALL, help: 'the sites file (default sites.yaml)' },
-  { name: 'canary', target: { flag: '--canary' }, commands: ALL, help: 'the canary file (default canary.yaml)' },
-  { name: 'out', target: { flag: '--out' }, commands: REMOTE, help: 'where manifests are synthesized (default dist)' },
-  { name: 'working_directory', commands: ALL, help: 'the folder of the config repo holding the inputs (default: the workspace)' },
-  { name: 'manifests_repo', target: { flag: '--manifests-repo' }, commands: REMOTE, help: 'the manifests repository, URL or path' },
-  { name: 'branch', target: { flag: '--branch' }, commands: REMOTE, help: 'the branch Argo CD syncs (default main)' },
-  { name: 'path', target: { flag: '--path' }, commands: REMOTE, help: 'the folder of the manifests repo that mirrors dist/ (default .)' },
-  { name: 'mode', target: { flag: '--mode' }, commands: PIPELINE, choices: ['push', 'pr'], help: 'push | pr (default push)' },
-  { name: 'token', target: { env: 'AVIARY_GIT_TOKEN' }, commands: REMOTE, secret: true, help: 'token for git over HTTPS and the GitHub API' },
-  { name: 'username', target: { env: 'AVIARY_GIT_USERNAME' }, commands: REMOTE, help: 'git username for the token (default x-access-token)' },
-  { name: 'github_url', target: { flag: '--github-url' }, commands: PIPELINE, help: 'GitHub API root (GitHub Enterprise: https://HOST/api/v3)' },
-  { name: 'github_repo', target: { flag: '--github-repo' }, commands: PIPELINE, help: 'owner/name for pull requests (default: from manifests_repo)' },
-  { name: 'work_dir', target: { flag: '--work-dir' }, commands: REMOTE, help: 'where clones of the manifests repo are kept (cache it between builds)' },
-  { name: 'table', target: { flag: '--table' }, commands: PIPELINE, help: 'DynamoDB registry table' },
-  { name: 'bucket', target: { flag: '--bucket' }, commands: PIPELINE, help: "S3 bucket of the sites' files" },
-  { name: 'secret_prefix', target: { flag: '--secret-prefix' }, commands: PIPELINE, help: 'Secrets Manager name prefix' },
-  { name: 'mysql_url', target: { env: 'AVIARY_MYSQL_URL' }, commands: PIPELINE, secret: true, help: 'MySQL admin connection mysql://user:password@host:port' },
-  { name: 'mysql_secret', target: { env: 'AVIARY_MYSQL_SECRET' }, commands: PIPELINE, help: 'Secrets Manager secret holding the MySQL admin password' },
-  { name: 'db_host', target: { flag: '--db-host' }, commands: PIPELINE, help: "what the sites' pods connect to, host[:port]" },
-  { name: 'confirm', target: { flag: '--confirm' }, commands: PIPELINE, integer: true, help: 'the exact number of removed sites, to tear down more than the threshold' },
-  { name: 'threshold', target: { flag: '--threshold' }, commands: PIPELINE, integer: true, help: 'how many sites may be torn down without confirm (default 1)' },
-  { name: 'recovery_days', target: { flag: '--recovery-days' }, commands: PIPELINE, integer: true, help: 'Secrets Manager recovery window, 7 to 30 (default 7)' },
-  { name: 'teardown_grace', target: { flag: '--teardown-grace' }, commands: PIPELINE, help: 'how long a removed site keeps its data before its final backup and teardown (default 1h; 0: at once)' },
-  { name: 'argocd_url', target: { flag: '--argocd-url' }, commands: PIPELINE, help: 'Argo CD, to wait until a removed site is gone from the cluster before its data goes' },
-  { name: 'argocd_token', target: { env: 'AVIARY_ARGOCD_TOKEN' }, commands: PIPELINE, secret: true, help: 'Argo CD API token (argocd account generate-token)' },
-  { name: 'argocd_wait', target: { flag: '--argocd-wait' }, commands: PIPELINE, help: 'how long to wait for Argo CD to remove a site (default 10m)' },
-  { name: 'retries', target: { flag: '--retries' }, commands: PIPELINE, integer: true, help: 'retries of a failing AWS or MySQL call (default 4)' },
-  { name: 'concurrency', target: { flag: '--concurrency' }, commands: PIPELINE, integer: true, help: 'sites provisioned or torn down at once (default 8)' },
-  { name: 'aws_region', target: { env: 'AWS_REGION' }, commands: PIPELINE, help: 'AWS region' },
-  { name: 'aws_access_key_id', target: { env: 'AWS_ACCESS_KEY_ID' }, commands: PIPELINE, help: 'AWS access key (better: the runner role)' },
-  { name: 'aws_secret_access_key', target: { env: 'AWS_SECRET_ACCESS_KEY' }, commands: PIPELINE, secret: true, help: 'AWS secret key' },
-  { name: 'aws_session_token', target: { env: 'AWS_SESSION_TOKEN' }, commands: PIPELINE, secret: true, help: 'AWS session token' },
-  { name: 'aws_endpoint_url', target: { env: 'AWS_ENDPOINT_URL' }, commands: PIPELINE, help: 'a custom AWS endpoint (LocalStack, moto)' },
-];
+/** Every setting, in the order the README documents them (the option catalogue's). */
+export const CI_SETTINGS: readonly CiSetting[] = ciSettings();
 
 /** The CLI run a CI step maps to. */
 export interface CiInvocation {
@@ -143,31 +88,27 @@ export function ciInvocation(env: NodeJS.ProcessEnv): CiInvocation {
   const command = settings.get('command');
   if (!command) throw new UsageError(`missing ${named('command')}: set it to ${CI_COMMANDS.join(', ')}`);
 
+  const cmd = command as CiCommand;
   const args: string[] = [];
   const childEnv: Record<string, string> = {};
   const secrets: string[] = [];
   const secretEnv: string[] = [];
   const globalArgs: string[] = [];
-  for (const spec of CI_SETTINGS) {
-    const value = settings.get(spec.name);
+  for (const setting of CI_SETTINGS) {
+    const value = settings.get(setting.name);
     if (value === undefined) continue;
-    if (spec.choices && !spec.choices.includes(value)) throw new UsageError(`${named(spec.name)} is "${value}": use one of ${spec.choices.join(', ')}`);
-    if (spec.integer && !/^\d+$/.test(value)) throw new UsageError(`${named(spec.name)} is "${value}": expected a whole number`);
-    if (spec.secret) secrets.push(value);
-    if (!spec.target || !spec.commands.includes(command as CiCommand)) continue;
-    if ('env' in spec.target) {
-      childEnv[spec.target.env] = value;
-      if (spec.secret) secretEnv.push(spec.target.env);
-    }
-    else if (['--sites', '--canary', '--out'].includes(spec.target.flag)) globalArgs.push(`${spec.target.flag}=${value}`);
-    else args.push(`${spec.target.flag}=${value}`);
+    if (setting.choices && !setting.choices.includes(value)) throw new UsageError(`${named(setting.name)} is "${value}": use one of ${setting.choices.join(', ')}`);
+    if (setting.integer && !/^\d+$/.test(value)) throw new UsageError(`${named(setting.name)} is "${value}": expected a whole number`);
+    if (setting.secret) secrets.push(value);
+    const target = setting.targets.find((t) => t.commands.includes(cmd))?.target;
+    if (!target) continue;
+    if ('env' in target) {
+      childEnv[target.env] = value;
+      if (setting.secret) secretEnv.push(target.env);
+    } else (target.global ? globalArgs : args).push(`${target.flag}=${value}`);
   }
-  const cmd = command as CiCommand;
-  const remote = settings.get('manifests_repo');
-  // plan compares with the manifests repo (or with dist/ when there is none); its flag is --against.
-  const planArgs = args.map((a) => a.replace(/^--manifests-repo=/, '--against='));
-  const tail = cmd === 'validate' ? ['--json'] : cmd === 'plan' ? ['--format=json', ...planArgs] : ['--json', ...args];
-  if (cmd === 'pipeline' && !remote) throw new UsageError(`missing ${named('manifests_repo')}: the manifests repository the pipeline publishes to`);
+  const tail = cmd === 'validate' ? ['--json'] : cmd === 'plan' ? ['--format=json', ...args] : ['--json', ...args];
+  if (cmd === 'pipeline' && !settings.has('manifests_repo')) throw new UsageError(`missing ${named('manifests_repo')}: the manifests repository the pipeline publishes to`);
   const workingDirectory = settings.get('working_directory');
   return {
     ci,

@@ -1,5 +1,7 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { errorReport, exitCodeOf } from '../shared/errors.js';
+import { flagName, OPTIONS } from '../options/catalogue.js';
+import { withOptions } from './options.js';
 
 interface CommandGroup {
   /** The top-level commands the module registers. */
@@ -23,15 +25,12 @@ const GROUPS: readonly CommandGroup[] = [
 ];
 
 /** Global options that take a value, so their value is not mistaken for the command. */
-const VALUED_OPTIONS = new Set(['--sites', '--canary', '--out']);
+const VALUED_OPTIONS = new Set(Object.values(OPTIONS).flatMap((s) => ('global' in s && s.flag.includes('<') ? [flagName(s)] : [])));
 
 /** The `aviary` command line: global input options, then the command groups `argv` needs (all of them for help). */
 export async function buildProgram(argv: readonly string[]): Promise<Command> {
-  const program = new Command('aviary')
+  const program = withOptions(new Command('aviary'), 'sites', 'canary', 'out')
     .description('GitOps manifests for a fleet of WordPress sites with blue/green canary services')
-    .addOption(new Option('--sites <file>', 'the sites file').default('sites.yaml'))
-    .addOption(new Option('--canary <file>', 'the canary and fleet settings file').default('canary.yaml'))
-    .addOption(new Option('--out <dir>', 'where manifests are synthesized').env('CDK8S_OUTDIR').default('dist'))
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   const command = argv.find((arg, i) => !arg.startsWith('-') && !VALUED_OPTIONS.has(argv[i - 1]));

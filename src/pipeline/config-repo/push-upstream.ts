@@ -2,7 +2,8 @@ import { RefusedError } from '../shared/errors.js';
 import { splitUrlCredentials } from '../git/credentials.js';
 import { configRepo } from './inputs.js';
 import { maskedMessage, registerSecret } from '../shared/mask.js';
-import { DEFAULT_RETRY, pushHead, withPushRetry, type RetryPolicy } from '../git/push.js';
+import { pushHead, withPushRetry } from '../git/push.js';
+import type { RetryPolicy } from '../shared/retry.js';
 
 /**
  * A rollback that lives only in a local clone is a trap: the next merge runs
@@ -58,7 +59,7 @@ export async function pushInputs(
       await pushHead(git, branch, upstream.url, upstream.remote);
       return (await git.raw(['rev-parse', 'HEAD'])).trim();
     },
-    options.policy ?? DEFAULT_RETRY,
+    options.policy,
     options.log,
   );
 }

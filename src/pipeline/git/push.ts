@@ -1,7 +1,7 @@
-import pRetry, { AbortError } from 'p-retry';
 import type { SimpleGit } from 'simple-git';
 import { OutsideSystemError } from '../shared/errors.js';
 import { maskedMessage } from '../shared/mask.js';
+import { retry, type RetryPolicy } from '../shared/retry.js';
 import { isAuthFailure, isPushRace, outsideGitError } from './run.js';
 
 /** The remote turned a push down because its branch moved: fetch, rebuild on the new head, try again. */
@@ -9,16 +9,8 @@ export class PushRaceError extends Error {
   override name = 'PushRaceError';
 }
 
-/** How hard to try before giving up on a busy branch. */
-export interface RetryPolicy {
-  readonly retries: number;
-  /** First wait in ms; it doubles per attempt up to maxTimeout, times a random factor in [1, 2). */
-  readonly minTimeout: number;
-  readonly maxTimeout: number;
-}
-
-/** Enough for a dozen publishers landing at once; about 20 s of waiting at worst. */
-export const DEFAULT_RETRY: RetryPolicy = { retries: 12, minTimeout: 100, maxTimeout: 2_500 };
+/** How hard to try before giving up on a busy branch: enough for a dozen publishers landing at once; about 20 s of waiting at worst. */
+export const PUSH_RETRY: RetryPolicy = { retries: 12, minTimeoutMs: 100, maxTimeoutMs: 2_500 };
 
 const TRANSIENT = /HTTP 5\d\d|returned error: 5\d\d|remote end hung up|early EOF|Connection reset|RPC failed|Operation timed out/i;
 
@@ -39,37 +31,20 @@ export async function pushHead(git: SimpleGit, branch: string, remote: string, r
 
 /**
  * Runs `attempt` (which builds a commit on the current remote head and
- * pushes it) until it lands. Only races are retried, with exponential
- * backoff and jitter so that a crowd of publishers spreads out; anything
+ * pushes it) until it lands. Only races are retried, with the backoff and
+ * jitter of `policy` so that a crowd of publishers spreads out; anything
  * else stops at once.
  */
 export async function withPushRetry<T>(
   what: string,
   attempt: (attemptNumber: number) => Promise<T>,
-  policy: RetryPolicy = DEFAULT_RETRY,
+  policy: RetryPolicy = PUSH_RETRY,
   onRetry?: (message: string) => void,
 ): Promise<T> {
   try {
-    return await pRetry(
-      async (n) => {
-        try {
-          return await attempt(n);
-        } catch (error) {
-          if (error instanceof PushRaceError) throw error;
-          throw new AbortError(error as Error);
-        }
-      },
-      {
-        retries: policy.retries,
-        minTimeout: policy.minTimeout,
-        maxTimeout: policy.maxTimeout,
-        factor: 2,
-        randomize: true,
-        onFailedAttempt: (error) => {
-          if (error.retriesLeft > 0) onRetry?.(`${what}: the remote moved (attempt ${error.attemptNumber}); fetching and trying again on the new head`);
-        },
-      },
-    );
+    return await retry(policy, (error) => error instanceof PushRaceError, attempt, {
+      onRetry: (_error, n) => onRetry?.(`${what}: the remote moved (attempt ${n}); fetching and trying again on the new head`),
+    });
   } catch (error) {
     if (error instanceof PushRaceError) {
       throw new OutsideSystemError(

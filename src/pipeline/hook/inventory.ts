@@ -39,6 +39,7 @@ export function missingParts(ctx: Pick<HookContext, 'config'>, id: string, inven
     ...(status === 'ready' ? [] : [status ? `registry status ${status}` : 'no registry item']),
     ...lacks(inventory.secrets.has(names.dbSecretId), 'db secret'),
     ...lacks(inventory.secrets.has(names.adminSecretId), 'admin secret'),
+    ...lacks(inventory.secrets.has(names.keysSecretId), 'keys secret'),
     ...lacks(inventory.databases.has(names.database), 'database'),
     ...lacks(inventory.users.has(names.databaseUser), 'database user'),
     ...lacks(inventory.folders.has(names.s3Prefix), 'S3 prefix'),

@@ -32,6 +32,7 @@ export async function provisionSite(ctx: HookContext, site: Site): Promise<void>
   await step(ctx, id, 'AWS Secrets Manager', `secret ${names.adminSecretId}`, () =>
     ctx.secrets.ensureAdmin(names.adminSecretId, id, { username: ADMIN_USERNAME, email: `${ADMIN_USERNAME}@${site.canonicalHostname}` }),
   );
+  await step(ctx, id, 'AWS Secrets Manager', `secret ${names.keysSecretId}`, () => ctx.secrets.ensureKeys(names.keysSecretId, id));
   await step(ctx, id, 'MySQL', `database ${names.database}`, () => ctx.database.ensureDatabase(names.database));
   if (restoreFrom) {
     await step(ctx, id, 'MySQL', `load ${names.database} from backup ${restoreFrom}`, () => ctx.backups.loadDump(id, names.database, restoreFrom));

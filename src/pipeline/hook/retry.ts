@@ -1,15 +1,11 @@
-import pRetry, { AbortError } from 'p-retry';
 import { OutsideSystemError, RefusedError } from '../shared/errors.js';
+import { retry, type RetryPolicy } from '../shared/retry.js';
 import type { Redactor } from './redact.js';
 
-/** How hard to try an outside system before giving up (exit 3). */
-export interface RetryPolicy {
-  /** Retries after the first attempt. */
-  readonly retries: number;
-  readonly minTimeoutMs: number;
-  readonly maxTimeoutMs: number;
-}
+/** The shared policy type, for the commands that build a hook's policy from `--retries`. */
+export type { RetryPolicy } from '../shared/retry.js';
 
+/** How hard to try an outside system before giving up (exit 3). */
 export const DEFAULT_RETRY: RetryPolicy = { retries: 4, minTimeoutMs: 500, maxTimeoutMs: 8_000 };
 
 export type OutsideSystem = 'AWS DynamoDB' | 'AWS Secrets Manager' | 'AWS S3' | 'MySQL';
@@ -29,20 +25,12 @@ export async function outside<T>(
   redactor: Redactor,
 ): Promise<T> {
   try {
-    return await pRetry(
-      async () => {
-        try {
-          return await fn();
-        } catch (error) {
-          throw isTransient(error) ? redactor.scrubError(error) : new AbortError(redactor.scrubError(error));
-        }
-      },
-      { retries: policy.retries, minTimeout: policy.minTimeoutMs, maxTimeout: policy.maxTimeoutMs, randomize: true },
-    );
+    return await retry(policy, isTransient, fn);
   } catch (error) {
+    const clean = redactor.scrubError(error);
     // A refusal is Aviary's own decision, not a failure of the system it was talking to.
-    if (error instanceof RefusedError) throw error;
-    throw new OutsideSystemError(system, step, error);
+    if (clean instanceof RefusedError) throw clean;
+    throw new OutsideSystemError(system, step, clean);
   }
 }
 

@@ -9,6 +9,7 @@ import {
   RestoreSecretCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { WP_KEYS } from '../../sites/names.js';
 import type { Outcome } from './registry.js';
 import type { Redactor } from './redact.js';
 
@@ -31,6 +32,11 @@ export interface AdminSecret {
 /** 32 characters from a 192-bit random value, in an alphabet safe in SQL, shell, URLs and wp-config.php. */
 export function generatePassword(): string {
   return randomBytes(24).toString('base64url');
+}
+
+/** 64 characters from a 384-bit random value, as long as WordPress's own generated keys. */
+function generateKey(): string {
+  return randomBytes(48).toString('base64url');
 }
 
 type Json = Record<string, string>;
@@ -63,6 +69,18 @@ export class SiteSecrets {
       password: old?.password || generatePassword(),
     }));
     return { outcome, value: value as unknown as AdminSecret };
+  }
+
+  /**
+   * Creates the keys-and-salts secret, or fills in a missing key. Existing
+   * values are never regenerated: that would log out every user of the site.
+   */
+  async ensureKeys(name: string, siteId: string): Promise<{ outcome: Outcome }> {
+    const { outcome, value } = await this.ensure(name, siteId, `WordPress keys and salts of site ${siteId}`, (old) =>
+      Object.fromEntries(WP_KEYS.map((key) => [key, old?.[key] || generateKey()])),
+    );
+    for (const key of WP_KEYS) this.redactor.add(value[key]);
+    return { outcome };
   }
 
   /** The names of every live secret under `prefix/` (scheduled deletions excluded), in one paginated listing. */

@@ -50,7 +50,7 @@ export function teardownPlanText(ids: readonly string[], names: (id: string) => 
       `    registry item ${id}${where.table ? ` in ${where.table}` : ''}: terminating, then (after the grace period) terminated`,
       `    MySQL: drop user ${n.databaseUser}; dump database ${n.database} to ${backup}database.sql.gz, then drop it`,
       `    S3: move every object under s3://${where.bucket ?? '<bucket>'}/${n.s3Prefix} to ${backup}files/`,
-      `    secrets ${n.dbSecretId}, ${n.adminSecretId}: delete with a ${where.recoveryDays}-day recovery window`,
+      `    secrets ${n.dbSecretId}, ${n.adminSecretId}, ${n.keysSecretId}: delete with a ${where.recoveryDays}-day recovery window`,
     );
   }
   return lines.join('\n');
@@ -85,7 +85,7 @@ export async function completeTeardown(ctx: HookContext, id: string, recoveryDay
   await step(ctx, id, 'AWS S3', `move objects under s3://${config.bucket}/${names.s3Prefix} to ${at}files/`, () =>
     ctx.backups.moveToBackup(id, names.s3Prefix, stamp),
   );
-  for (const secret of [names.dbSecretId, names.adminSecretId]) {
+  for (const secret of [names.dbSecretId, names.adminSecretId, names.keysSecretId]) {
     await step(ctx, id, 'AWS Secrets Manager', `delete secret ${secret} (${recoveryDays}-day recovery window)`, () => ctx.secrets.delete(secret, recoveryDays));
   }
   await step(ctx, id, 'AWS DynamoDB', 'registry status terminated', () => ctx.registry.markTerminated(id));

@@ -39,7 +39,11 @@ export interface SynthOptions {
 
 /** Validates the inputs and replaces `out` with their manifests; invalid inputs write nothing. */
 export function synth(inputs: InputPaths, out: string, options: SynthOptions = {}): SynthResult {
-  const fleet = loadFleet(inputs.sites, inputs.canary);
+  return synthFleet(loadFleet(inputs.sites, inputs.canary), out, options);
+}
+
+/** Replaces `out` with the manifests of a fleet already loaded (and so validated). */
+export function synthFleet(fleet: Fleet, out: string, options: SynthOptions = {}): SynthResult {
   const current = lastReadMemo((path) => readIfExists(join(out, path)));
   const also = options.alsoReuse;
   const previous = options.reuse === false ? undefined : also ? (path: string) => current(path) ?? also(path) : current;

@@ -1,6 +1,6 @@
-import pRetry, { AbortError } from 'p-retry';
 import { OutsideSystemError, UsageError } from '../shared/errors.js';
 import { mask, registerSecret } from '../shared/mask.js';
+import { retry, type RetryPolicy } from '../shared/retry.js';
 
 /** Where the fleet's Applications live, and how to ask about them. */
 export interface ArgoCdTarget {
@@ -14,7 +14,8 @@ export interface ArgoCdTarget {
 
 const SYSTEM = 'Argo CD';
 const REQUEST_TIMEOUT_MS = 15_000;
-const RETRY = { retries: 3, minTimeout: 250, maxTimeout: 2_000, randomize: true };
+/** How hard to try one look-up: a few quick retries of a busy or briefly unreachable server. */
+const ARGOCD_RETRY: RetryPolicy = { retries: 3, minTimeoutMs: 250, maxTimeoutMs: 2_000 };
 const DEFAULT_WAIT_MS = 10 * 60_000;
 const DEFAULT_INTERVAL_MS = 5_000;
 /** Enough of a body to show what the server said without pasting a whole HTML page into the error. */
@@ -32,7 +33,7 @@ export async function applicationExists(target: ArgoCdTarget, name: string): Pro
   registerSecret(target.token);
   const url = applicationUrl(target, name);
   try {
-    return await pRetry(() => getApplication(url, target, name), RETRY);
+    return await retry(ARGOCD_RETRY, isTransientArgoCdError, () => getApplication(url, target, name));
   } catch (error) {
     const reason = error instanceof ArgoCdAnswer ? error.message : `${describeNetworkError(error)} (after retries; Argo CD at ${target.url}): check AVIARY_ARGOCD_URL and that the server is reachable`;
     throw new OutsideSystemError(SYSTEM, `checking whether Application ${name} exists`, new Error(mask(reason)));
@@ -76,8 +77,20 @@ export function argoCdTarget(opts: { url?: string; token?: string; project: stri
   return { url: normalizeUrl(url), token, project: opts.project };
 }
 
-/** An answer from the server that says what is wrong; retrying it would get the same answer. */
-class ArgoCdAnswer extends Error {}
+/** An answer from the server that says what is wrong; unless `transient` (429, 5xx), retrying it would get the same answer. */
+class ArgoCdAnswer extends Error {
+  constructor(
+    message: string,
+    readonly transient = false,
+  ) {
+    super(message);
+  }
+}
+
+/** Network errors, timeouts, 429 and 5xx are worth another try; any other answer is final. */
+function isTransientArgoCdError(error: unknown): boolean {
+  return error instanceof ArgoCdAnswer ? error.transient : true;
+}
 
 async function getApplication(url: string, target: ArgoCdTarget, name: string): Promise<boolean> {
   const res = await fetch(url, {
@@ -88,13 +101,13 @@ async function getApplication(url: string, target: ArgoCdTarget, name: string): 
   if (res.status === 200) return isApplicationNamed(body, name) ? true : refuse(notTheApi(target, res.status, body));
   if (res.status === 404) return isNotFound(body) ? false : refuse(notTheApi(target, res.status, body));
   const message = explainStatus(res.status, said(body), target, name);
-  // Transient: let p-retry try again; everything else stops here.
-  if (res.status >= 500 || res.status === 429) throw new ArgoCdAnswer(message);
+  // Transient: worth another try; everything else stops here.
+  if (res.status >= 500 || res.status === 429) throw new ArgoCdAnswer(message, true);
   return refuse(message);
 }
 
 function refuse(message: string): never {
-  throw new AbortError(new ArgoCdAnswer(message));
+  throw new ArgoCdAnswer(message);
 }
 
 function explainStatus(status: number, said: string, { url, project }: ArgoCdTarget, name: string): string {

@@ -1,7 +1,7 @@
 import { Octokit } from '@octokit/rest';
-import pRetry, { AbortError } from 'p-retry';
 import { OutsideSystemError, UsageError } from '../shared/errors.js';
 import { mask, registerSecret } from '../shared/mask.js';
+import { retry, type RetryPolicy } from '../shared/retry.js';
 
 /** Where pull requests are opened: a repository on github.com or a GitHub Enterprise server. */
 export interface GitHubTarget {
@@ -105,21 +105,19 @@ export async function ensurePullRequest(target: GitHubTarget, spec: PullRequestS
   }
 }
 
+/** How hard to try a GitHub API call: a few quick retries of a busy or briefly unreachable server. */
+const GITHUB_RETRY: RetryPolicy = { retries: 3, minTimeoutMs: 200, maxTimeoutMs: 2_000 };
+
+/** Server errors, rate limits and dropped connections (which Octokit reports without a status, or as 500) are worth another try. */
+function isTransientGitHubError(error: unknown): boolean {
+  const status = (error as HttpError | undefined)?.status;
+  return status === undefined || status >= 500 || status === 429;
+}
+
 /** Retries server errors and dropped connections; explains the rest and masks the token. */
 async function withGitHubRetry<T>(step: string, target: GitHubTarget, run: () => Promise<T>): Promise<T> {
   try {
-    return await pRetry(
-      async () => {
-        try {
-          return await run();
-        } catch (error) {
-          const status = (error as HttpError).status;
-          if (status !== undefined && status < 500 && status !== 429) throw new AbortError(error as Error);
-          throw error;
-        }
-      },
-      { retries: 3, minTimeout: 200, maxTimeout: 2_000, randomize: true },
-    );
+    return await retry(GITHUB_RETRY, isTransientGitHubError, run);
   } catch (error) {
     throw new OutsideSystemError('GitHub', step, new Error(mask(explainGitHubError(error as HttpError, target))));
   }

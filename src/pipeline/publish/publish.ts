@@ -8,11 +8,12 @@ import type { GitCredentials } from '../git/credentials.js';
 import { deployOrder } from './deploy-order.js';
 import { changeSubject, commitMessage, PATH_TRAILER, SOURCE_TRAILER } from './message.js';
 import { deployTarget, lastDeployedSource } from './last-deploy.js';
-import { pushHead, withPushRetry, DEFAULT_RETRY, type RetryPolicy } from '../git/push.js';
+import { pushHead, withPushRetry, PUSH_RETRY } from '../git/push.js';
 import { applyChanges, changesToward, normalisePrefix, trackedFiles } from '../git/sync.js';
 import { normaliseRemote, WorkDir } from '../git/workdir.js';
 import { formatPlan, isEmptyPlan, planOf, type Plan } from './plan.js';
 import { readIfExists } from '../shared/files.js';
+import type { RetryPolicy } from '../shared/retry.js';
 
 export type PublishMode = 'push' | 'pr';
 
@@ -40,6 +41,7 @@ export interface PublishOptions {
   /** `Name <email>` for the commit author (the person behind the input commit). */
   readonly author?: string;
   readonly github?: { readonly url?: string; readonly token?: string; readonly repo?: string };
+  /** How hard to try when the branch is busy; what is not given comes from PUSH_RETRY. */
   readonly retry?: Partial<RetryPolicy>;
   /** Progress lines (retries and the like). */
   readonly log?: (line: string) => void;
@@ -84,7 +86,7 @@ export async function publish(source: ManifestSource, options: PublishOptions): 
   const prefix = normalisePrefix(options.path ?? '.');
   const remote = normaliseRemote(options.repo, options.credentials);
   const work = await WorkDir.open(options.workRoot ?? '.aviary/manifests', remote);
-  const policy = { ...DEFAULT_RETRY, ...options.retry };
+  const policy = { ...PUSH_RETRY, ...options.retry };
   const log = options.log ?? (() => undefined);
   let rendered: readonly ManifestFile[] | undefined;
   /** Files the render reused as it read them from the work tree, and the head the tree was at. */

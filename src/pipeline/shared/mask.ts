@@ -29,17 +29,19 @@ export function maskUrlCredentials(text: string): string {
 }
 
 /**
- * Secrets the environment hands this process, registered before anything
- * runs so that even output Aviary does not write itself (a library's
- * `DEBUG=…` log) is masked.
+ * Secrets the environment hands this process (`variables`: the option
+ * catalogue's secret variables, as Aviary and each CI name them), registered
+ * before anything runs so that even output Aviary does not write itself (a
+ * library's `DEBUG=…` log) is masked.
  */
-export function registerEnvironmentSecrets(env: NodeJS.ProcessEnv): void {
-  registerSecret(env.AVIARY_GIT_TOKEN, env.AVIARY_GIT_USERNAME || 'x-access-token');
-  for (const key of ['GITHUB_TOKEN', 'PLUGIN_TOKEN', 'INPUT_TOKEN', 'AVIARY_ARGOCD_TOKEN', 'PLUGIN_ARGOCD_TOKEN', 'INPUT_ARGOCD_TOKEN', 'INPUT_ARGOCD-TOKEN']) registerSecret(env[key]);
-  // Real AWS keys are long; short stand-ins (a local emulator's "test") would mask ordinary words.
-  for (const key of ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']) if ((env[key]?.length ?? 0) >= 16) registerSecret(env[key]);
-  for (const key of ['AVIARY_MYSQL_URL', 'PLUGIN_MYSQL_URL', 'INPUT_MYSQL_URL', 'INPUT_MYSQL-URL']) {
-    const password = /^[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:([^@\s]+)@/i.exec(env[key] ?? '')?.[1];
+export function registerEnvironmentSecrets(env: NodeJS.ProcessEnv, variables: readonly string[]): void {
+  const username = env.AVIARY_GIT_USERNAME || 'x-access-token';
+  for (const key of variables) {
+    const value = env[key];
+    // Real AWS keys are long; short stand-ins (a local emulator's "test") would mask ordinary words.
+    if (!value || (key.includes('AWS_') && value.length < 16)) continue;
+    registerSecret(value, username);
+    const password = /^[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:([^@\s]+)@/i.exec(value)?.[1];
     registerSecret(password);
     registerSecret(password && decodeURIComponentSafe(password));
   }

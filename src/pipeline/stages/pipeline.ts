@@ -3,8 +3,8 @@ import { loadFleet } from '../../sites/load.js';
 import { InvalidInputError } from '../../sites/problems.js';
 import type { Fleet, Site } from '../../sites/types.js';
 import type { GitCredentials } from '../git/credentials.js';
-import { authorOf, resolveInputs } from '../config-repo/inputs.js';
-import { deployOrder } from '../publish/deploy-order.js';
+import { authorOf, resolveInputs, type InputsOrigin } from '../config-repo/inputs.js';
+import { deployOrder, type DeployOrder } from '../publish/deploy-order.js';
 import { argoCdTarget } from '../publish/argocd.js';
 import { normalisePrefix } from '../git/sync.js';
 import { normaliseRemote, WorkDir } from '../git/workdir.js';
@@ -16,18 +16,19 @@ import { eachSite } from '../hook/each-site.js';
 import { provisionSite } from '../hook/provision.js';
 import { Redactor } from '../hook/redact.js';
 import { ConcurrentHookError } from '../hook/registry.js';
-import type { RetryPolicy } from '../hook/retry.js';
 import { checkRecoveryDays, checkTeardownAllowed } from '../hook/teardown.js';
 import { hookPlan, sitesAt } from './which-sites.js';
 import { deployTarget, lastDeployedSource } from '../publish/last-deploy.js';
 import { silentProgress, type Progress, type StageProgress } from '../shared/progress.js';
 import { publish, type PublishMode, type PublishResult } from '../publish/publish.js';
 import { planOf } from '../publish/plan.js';
-import { synth } from '../manifests/synth.js';
+import { synthFleet } from '../manifests/synth.js';
+import type { ManifestFile } from '../../charts/render.js';
 import { refuseLive } from './teardown-gate.js';
 import { runTeardowns, type TeardownOutcome } from './teardowns.js';
 import { plural } from '../shared/words.js';
 import { readIfExists } from '../shared/files.js';
+import { retry, type RetryPolicy } from '../shared/retry.js';
 
 /**
  * `aviary pipeline`: the whole CI step after a change to the inputs lands.
@@ -95,137 +96,49 @@ export interface PipelineResult {
   readonly teardownSkipped?: { readonly ids: readonly string[]; readonly reason: string };
 }
 
+/** What every stage of one run shares. */
+interface Run {
+  readonly options: PipelineOptions;
+  readonly redactor: Redactor;
+  /** Created on first use: a superseded run never needs them. */
+  readonly clients: () => AwsClients;
+}
+
+/** What the `changes` stage works out once for the later stages. */
+interface Changes {
+  readonly origin: InputsOrigin;
+  readonly order: DeployOrder;
+  readonly previousSource?: string;
+  /** Declared sites to provision: new ones, and any missing a part. */
+  readonly provision: readonly Site[];
+  /** Sites removed since the last deploy (none under --allow-dirty). */
+  readonly teardown: readonly string[];
+  readonly ctx?: HookContext;
+}
+
 /** Runs the pipeline; the first failing stage stops it, and its error says which stage it was. */
 export async function runPipeline(options: PipelineOptions): Promise<PipelineResult> {
   const progress = options.progress ?? silentProgress;
-  const { inputs, manifests, hook } = options;
-  const redactor = new Redactor();
   let aws: AwsClients | undefined;
-  const clients = () => (aws ??= (options.aws ?? awsClients)());
-
+  const run: Run = { options, redactor: new Redactor(), clients: () => (aws ??= (options.aws ?? awsClients)()) };
   try {
-    const fleet = await stage(progress, 'validate', undefined, async (s) => {
-      const loaded = loadFleet(inputs.sites, inputs.canary);
-      s.done(`${inputs.sites} and ${inputs.canary} are valid: ${plural(loaded.sites.length, 'site')}, active canary ${loaded.canary.selector}.`);
-      return loaded;
-    });
-
-    const argocd = hook.argocd && argoCdTarget({ url: hook.argocd.url, project: fleet.canary.settings.argocd.project });
-    const { origin, order, previousSource, changes, ctx } = await stage(progress, 'changes', 'since the last deploy', async (s) => {
-      const origin = await resolveInputs([inputs.sites, inputs.canary], { source: options.source, allowDirty: options.allowDirty });
-      if (origin.source) s.note(`input commit ${short(origin.source)}`);
-      else s.note('--allow-dirty: the inputs are not a commit of the config repo; this deploy names no input commit and tears nothing down');
-      const where = deployTarget(manifests.branch, normaliseRemote(manifests.repo).url, manifests.path);
-      const deployed = await lastDeploy(manifests);
-      const order = origin.base && origin.configDir ? await deployOrder({ configDir: origin.configDir, deployed, ours: origin.base, where }) : 'first';
-      if (order === 'superseded') {
-        s.done(`${where} already holds a deploy of newer inputs (config commit ${short(deployed!)}): nothing to do, deploys only move forward.`);
-        return { origin, order, changes: { provision: [], teardown: [] } };
-      }
-      // A re-run of the deployed commit measures its changes against the deploy before it, so it finishes what it started.
-      const previous = order === 'same' && origin.source ? await lastDeploy(manifests, origin.source) : deployed;
-      if (previous) s.note(`last deploy of other inputs: config commit ${short(previous)} (from ${where})`);
-      else s.note(`nothing deployed yet on ${where}: every site is new`);
-      const previousSites = previous ? await sitesAt(previous, inputs.sites, inputs.canary) : undefined;
-      const plan = hookPlan(previousSites, fleet);
-      const changes = origin.source ? plan : { ...plan, teardown: [] };
-      s.note(`new: ${list(changes.provision.map((x) => x.id))}; removed: ${list(plan.teardown)}${plan.teardown.length > changes.teardown.length ? ' (not torn down: --allow-dirty)' : ''}`);
-      // Before anything changes: a bad edit of sites.yaml must not even publish the removal of many sites.
-      checkTeardownAllowed(changes.teardown, hook.threshold, hook.confirm);
-      checkRecoveryDays(hook.recoveryDays);
-      const ctx = hookContext({ config: await resolveConfig(options, fleet, clients(), redactor), aws: clients(), redactor, retry: hook.retry });
-      const provision = await incompleteSites(ctx, fleet, s);
-      s.done();
-      return { origin, order, previousSource: previous, changes: { ...changes, provision }, ctx };
-    });
-    const source = origin.source ?? '';
-
-    if (order === 'superseded') {
+    const fleet = await stage(progress, 'validate', undefined, (s) => validate(run, s));
+    const changes = await stage(progress, 'changes', 'since the last deploy', (s) => findChanges(run, fleet, s));
+    const source = changes.origin.source ?? '';
+    if (changes.order === 'superseded') {
       for (const name of ['provision', 'synth', 'publish', 'teardown'] as const) progress.stage(name).skip('a deploy of newer inputs already landed');
-      return { source, provisioned: [], publish: { status: 'superseded', plan: planOf([]), branch: manifests.branch, attempts: 0 }, tornDown: [], terminating: [] };
+      const publish: PublishResult = { status: 'superseded', plan: planOf([]), branch: options.manifests.branch, attempts: 0 };
+      return { source, provisioned: [], publish, tornDown: [], terminating: [] };
     }
-
-    const provisioned = await stage(progress, 'provision', plural(changes.provision.length, 'site'), async (s) => {
-      if (changes.provision.length === 0) {
-        s.skip('every declared site is ready');
-        return [];
-      }
-      await eachSite(changes.provision, (site) => provisionWithRerun(ctx!, site), { concurrency: hook.concurrency, onSite: siteLine(s, changes.provision.length) });
-      s.done(`${plural(changes.provision.length, 'site')} ready.`);
-      return changes.provision.map((x) => x.id);
-    });
-
-    const files = await stage(progress, 'synth', undefined, async (s) => {
-      // Site files unchanged since the last publish are taken from the manifests branch, not rendered again:
-      // the clone publish needs anyway, fetched now (a fresh CI runner has no dist/ to reuse).
-      const work = await WorkDir.open(manifests.workRoot, normaliseRemote(manifests.repo, manifests.credentials));
-      await work.resetTo(await work.fetch(manifests.branch));
-      const kept = join(work.dir, normalisePrefix(manifests.path));
-      const result = synth(inputs, inputs.out, { alsoReuse: (path) => readIfExists(join(kept, path)), keepFiles: true });
-      s.done(`${result.files} files in ${inputs.out}/.`);
-      return result.rendered!;
-    });
-
-    const published = await stage(progress, 'publish', `${manifests.mode === 'pr' ? 'pull request' : 'push'} to ${manifests.branch}`, async (s) => {
-      const result = await publish(files, {
-        repo: manifests.repo,
-        branch: manifests.branch,
-        path: manifests.path,
-        mode: manifests.mode,
-        workRoot: manifests.workRoot,
-        credentials: manifests.credentials,
-        source: origin.source,
-        base: origin.base,
-        configDir: origin.configDir,
-        author: origin.source && origin.configDir ? await authorOf(origin.configDir, origin.source) : undefined,
-        github: manifests.github,
-        log: (l) => s.note(l),
-      });
-      s.done(publishSummary(result));
-      return result;
-    });
-
-    const teardown = await stage(progress, 'teardown', plural(changes.teardown.length, 'removed site'), async (s): Promise<TeardownOutcome> => {
-      const none: TeardownOutcome = { tornDown: [], terminating: [] };
-      if (!origin.source || !origin.configDir) {
-        s.skip('--allow-dirty: nothing is torn down');
-        return none;
-      }
-      if (published.status === 'superseded') {
-        s.skip('a deploy of newer inputs landed while this one ran: it decides what is removed');
-        return none;
-      }
-      if (manifests.mode === 'pr') {
-        if (changes.teardown.length === 0) {
-          s.skip('no removed sites');
-          return none;
-        }
-        const reason =
-          `pull request mode: the manifests of ${changes.teardown.join(', ')} stay on ${manifests.branch} until the pull request merges. ` +
-          `After it merges and Argo CD has pruned them, run: aviary hook teardown ${changes.teardown.join(' ')}` +
-          `${changes.teardown.length > hook.threshold ? ` --confirm ${changes.teardown.length}` : ''}`;
-        s.skip(reason);
-        return { ...none, skipped: { ids: changes.teardown, reason } };
-      }
-      const result = await runTeardowns(ctx!, {
-        removed: changes.teardown,
-        gate: { declared: new Set(fleet.sites.map((x) => x.id)), configDir: origin.configDir, sitesPath: inputs.sites, manifests },
-        graceMs: hook.graceMs ?? 0,
-        argocd: argocd && { target: argocd, waitMs: hook.argocd!.waitMs },
-        recoveryDays: hook.recoveryDays,
-        concurrency: hook.concurrency,
-        progress: s,
-      });
-      // The others are done; a site this run removes but that is still declared or published elsewhere is refused.
-      refuseLive(result.live ?? new Map());
-      if (result.tornDown.length === 0 && result.terminating.length === 0 && !result.skipped) s.skip('nothing removed, nothing due');
-      else s.done(result.tornDown.length ? `${plural(result.tornDown.length, 'site')} torn down (final backups in s3://${ctx!.config.bucket}/backups/).` : undefined);
-      return result;
-    });
-
+    const provisioned = await stage(progress, 'provision', plural(changes.provision.length, 'site'), (s) => provision(run, changes, s));
+    const files = await stage(progress, 'synth', undefined, (s) => synthesize(run, fleet, s));
+    const published = await stage(progress, 'publish', `${options.manifests.mode === 'pr' ? 'pull request' : 'push'} to ${options.manifests.branch}`, (s) =>
+      publishFiles(run, changes, files, s),
+    );
+    const teardown = await stage(progress, 'teardown', plural(changes.teardown.length, 'removed site'), (s) => tearDown(run, fleet, changes, published, s));
     return {
       source,
-      ...(previousSource ? { previousSource } : {}),
+      ...(changes.previousSource ? { previousSource: changes.previousSource } : {}),
       provisioned,
       publish: published,
       tornDown: teardown.tornDown,
@@ -235,6 +148,126 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   } finally {
     aws?.destroy();
   }
+}
+
+/** The inputs are loaded (and so validated) once; every later stage uses this fleet. */
+async function validate({ options: { inputs } }: Run, s: StageProgress): Promise<Fleet> {
+  const fleet = loadFleet(inputs.sites, inputs.canary);
+  s.done(`${inputs.sites} and ${inputs.canary} are valid: ${plural(fleet.sites.length, 'site')}, active canary ${fleet.canary.selector}.`);
+  return fleet;
+}
+
+/**
+ * The input commit, its place in the deploy order, and the sites new or
+ * removed since the last deploy of other inputs; the teardown confirmation
+ * is checked here, before anything changes.
+ */
+async function findChanges(run: Run, fleet: Fleet, s: StageProgress): Promise<Changes> {
+  const { inputs, manifests, hook } = run.options;
+  const origin = await resolveInputs([inputs.sites, inputs.canary], { source: run.options.source, allowDirty: run.options.allowDirty });
+  if (origin.source) s.note(`input commit ${short(origin.source)}`);
+  else s.note('--allow-dirty: the inputs are not a commit of the config repo; this deploy names no input commit and tears nothing down');
+  const where = deployTarget(manifests.branch, normaliseRemote(manifests.repo).url, manifests.path);
+  const deployed = await lastDeploy(manifests);
+  const order = origin.base && origin.configDir ? await deployOrder({ configDir: origin.configDir, deployed, ours: origin.base, where }) : 'first';
+  if (order === 'superseded') {
+    s.done(`${where} already holds a deploy of newer inputs (config commit ${short(deployed!)}): nothing to do, deploys only move forward.`);
+    return { origin, order, provision: [], teardown: [] };
+  }
+  // A re-run of the deployed commit measures its changes against the deploy before it, so it finishes what it started.
+  const previous = order === 'same' && origin.source ? await lastDeploy(manifests, origin.source) : deployed;
+  if (previous) s.note(`last deploy of other inputs: config commit ${short(previous)} (from ${where})`);
+  else s.note(`nothing deployed yet on ${where}: every site is new`);
+  const plan = hookPlan(previous ? await sitesAt(previous, inputs.sites, inputs.canary) : undefined, fleet);
+  const teardown = origin.source ? plan.teardown : [];
+  s.note(`new: ${list(plan.provision.map((x) => x.id))}; removed: ${list(plan.teardown)}${plan.teardown.length > teardown.length ? ' (not torn down: --allow-dirty)' : ''}`);
+  // Before anything changes: a bad edit of sites.yaml must not even publish the removal of many sites.
+  checkTeardownAllowed(teardown, hook.threshold, hook.confirm);
+  checkRecoveryDays(hook.recoveryDays);
+  const ctx = hookContext({ config: await resolveConfig(run, fleet), aws: run.clients(), redactor: run.redactor, retry: hook.retry });
+  const provision = await incompleteSites(ctx, fleet, s);
+  s.done();
+  return { origin, order, ...(previous ? { previousSource: previous } : {}), provision, teardown, ctx };
+}
+
+async function provision({ options: { hook } }: Run, changes: Changes, s: StageProgress): Promise<string[]> {
+  const sites = changes.provision;
+  if (sites.length === 0) {
+    s.skip('every declared site is ready');
+    return [];
+  }
+  await eachSite(sites, (site) => provisionWithRerun(changes.ctx!, site), { concurrency: hook.concurrency, onSite: siteLine(s, sites.length) });
+  s.done(`${plural(sites.length, 'site')} ready.`);
+  return sites.map((x) => x.id);
+}
+
+/**
+ * Site files unchanged since the last publish are taken from the manifests
+ * branch, not rendered again: the clone publish needs anyway, fetched now (a
+ * fresh CI runner has no dist/ to reuse).
+ */
+async function synthesize({ options: { inputs, manifests } }: Run, fleet: Fleet, s: StageProgress): Promise<readonly ManifestFile[]> {
+  const work = await WorkDir.open(manifests.workRoot, normaliseRemote(manifests.repo, manifests.credentials));
+  await work.resetTo(await work.fetch(manifests.branch));
+  const kept = join(work.dir, normalisePrefix(manifests.path));
+  const result = synthFleet(fleet, inputs.out, { alsoReuse: (path) => readIfExists(join(kept, path)), keepFiles: true });
+  s.done(`${result.files} files in ${inputs.out}/.`);
+  return result.rendered!;
+}
+
+async function publishFiles({ options: { manifests } }: Run, { origin }: Changes, files: readonly ManifestFile[], s: StageProgress): Promise<PublishResult> {
+  const result = await publish(files, {
+    ...manifests,
+    source: origin.source,
+    base: origin.base,
+    configDir: origin.configDir,
+    author: origin.source && origin.configDir ? await authorOf(origin.configDir, origin.source) : undefined,
+    log: (l) => s.note(l),
+  });
+  s.done(publishSummary(result));
+  return result;
+}
+
+/** Marks removed sites and completes the teardowns that are due; skipped when this run cannot decide what is removed. */
+async function tearDown(run: Run, fleet: Fleet, changes: Changes, published: PublishResult, s: StageProgress): Promise<TeardownOutcome> {
+  const { inputs, manifests, hook } = run.options;
+  const { origin, teardown: removed } = changes;
+  const none: TeardownOutcome = { tornDown: [], terminating: [] };
+  if (!origin.source || !origin.configDir) {
+    s.skip('--allow-dirty: nothing is torn down');
+    return none;
+  }
+  if (published.status === 'superseded') {
+    s.skip('a deploy of newer inputs landed while this one ran: it decides what is removed');
+    return none;
+  }
+  if (manifests.mode === 'pr') {
+    if (removed.length === 0) {
+      s.skip('no removed sites');
+      return none;
+    }
+    const reason =
+      `pull request mode: the manifests of ${removed.join(', ')} stay on ${manifests.branch} until the pull request merges. ` +
+      `After it merges and Argo CD has pruned them, run: aviary hook teardown ${removed.join(' ')}` +
+      `${removed.length > hook.threshold ? ` --confirm ${removed.length}` : ''}`;
+    s.skip(reason);
+    return { ...none, skipped: { ids: removed, reason } };
+  }
+  const argocd = hook.argocd && argoCdTarget({ url: hook.argocd.url, project: fleet.canary.settings.argocd.project });
+  const result = await runTeardowns(changes.ctx!, {
+    removed,
+    gate: { declared: new Set(fleet.sites.map((x) => x.id)), configDir: origin.configDir, sitesPath: inputs.sites, manifests },
+    graceMs: hook.graceMs ?? 0,
+    argocd: argocd && { target: argocd, waitMs: hook.argocd!.waitMs },
+    recoveryDays: hook.recoveryDays,
+    concurrency: hook.concurrency,
+    progress: s,
+  });
+  // The others are done; a site this run removes but that is still declared or published elsewhere is refused.
+  refuseLive(result.live ?? new Map());
+  if (result.tornDown.length === 0 && result.terminating.length === 0 && !result.skipped) s.skip('nothing removed, nothing due');
+  else s.done(result.tornDown.length ? `${plural(result.tornDown.length, 'site')} torn down (final backups in s3://${changes.ctx!.config.bucket}/backups/).` : undefined);
+  return result;
 }
 
 /**
@@ -286,32 +319,25 @@ async function incompleteSites(ctx: HookContext, fleet: Fleet, s: StageProgress)
 }
 
 /** Hooks racing on one site (two pipelines for two merges) make the loser fail loudly; its re-run converges. */
-const SITE_RERUNS = 3;
+const SITE_RERUN: RetryPolicy = { retries: 3, minTimeoutMs: 150, maxTimeoutMs: 1_500 };
 
 function isConcurrentHook(error: unknown): boolean {
   for (let e = error; e instanceof Error; e = e.cause) if (e instanceof ConcurrentHookError) return true;
   return false;
 }
 
-async function provisionWithRerun(ctx: HookContext, site: Site): Promise<StepReport[]> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await withReports(ctx, (c) => provisionSite(c, site));
-    } catch (error) {
-      if (attempt > SITE_RERUNS || !isConcurrentHook(error)) throw error;
-      await new Promise((r) => setTimeout(r, 100 + Math.random() * 400 * attempt));
-    }
-  }
+function provisionWithRerun(ctx: HookContext, site: Site): Promise<StepReport[]> {
+  return retry(SITE_RERUN, isConcurrentHook, () => withReports(ctx, (c) => provisionSite(c, site)));
 }
 
-async function resolveConfig(options: PipelineOptions, fleet: Fleet, aws: AwsClients, redactor: Redactor): Promise<HookConfig> {
+async function resolveConfig({ options: { hook }, clients, redactor }: Run, fleet: Fleet): Promise<HookConfig> {
   return resolveHookConfig({
-    flags: options.hook.flags,
+    flags: hook.flags,
     fleetSecretPrefix: fleet.canary.settings.secrets.prefix,
-    secrets: aws.secrets,
+    secrets: clients().secrets,
     redactor,
-    retry: options.hook.retry,
-    env: options.hook.env,
+    retry: hook.retry,
+    env: hook.env,
   });
 }
 

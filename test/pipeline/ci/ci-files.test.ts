@@ -2,24 +2,19 @@
 // `aviary ci` reads: every input and setting they use is one it knows, the
 // composite action passes every input through, and each example step maps to
 // the aviary command it is meant to run (checked with the real `ci --print`).
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { CI_SETTINGS } from '../../../src/pipeline/ci/ci.js';
+import { runCli, type CliResult } from '../../support/cli.js';
+import { REPO_ROOT } from '../../support/fixtures.js';
 
-const root = resolve(import.meta.dirname, '../../..');
-const read = (path: string) => readFileSync(resolve(root, path), 'utf8');
-const cli = resolve(root, 'lib/pipeline/cli.js');
+const read = (path: string) => readFileSync(resolve(REPO_ROOT, path), 'utf8');
 const kebab = (s: string) => s.replaceAll('_', '-');
 
-function print(env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) =>
-    execFile(process.execPath, [cli, 'ci', '--print'], { env: { PATH: process.env.PATH ?? '', ...env } }, (error, stdout, stderr) =>
-      done({ code: error ? Number(error.code) : 0, stdout, stderr }),
-    ),
-  );
+function print(env: Record<string, string>): Promise<CliResult> {
+  return runCli(['ci', '--print'], { cwd: REPO_ROOT, env });
 }
 
 const action = parse(read('action.yml'));

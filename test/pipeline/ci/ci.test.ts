@@ -1,7 +1,5 @@
 // The CI settings → command line mapping of `aviary ci`, and the GitHub
 // Actions files it writes. The runs themselves are in test/e2e.
-import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   ciInvocation,
@@ -15,7 +13,9 @@ import {
   settingVariable,
 } from '../../../src/pipeline/ci/ci.js';
 import { UsageError } from '../../../src/pipeline/shared/errors.js';
-import { parseOutputs } from '../../e2e/support.js';
+import { parseOutputs } from '../../support/ci.js';
+import { runCli } from '../../support/cli.js';
+import { REPO_ROOT } from '../../support/fixtures.js';
 
 describe('detectCi', () => {
   it('Drone by DRONE=true, GitHub Actions by GITHUB_ACTIONS=true, nothing else', () => {
@@ -172,13 +172,7 @@ describe('GitHub Actions files and commands', () => {
 });
 
 describe('aviary ci --print (the real CLI)', () => {
-  const cli = resolve(import.meta.dirname, '../../../lib/pipeline/cli.js');
-  const run = (env: Record<string, string>) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((done) =>
-      execFile(process.execPath, [cli, 'ci', '--print'], { env: { PATH: process.env.PATH ?? '', ...env } }, (error, stdout, stderr) =>
-        done({ code: error ? Number(error.code) : 0, stdout, stderr }),
-      ),
-    );
+  const run = (env: Record<string, string>) => runCli(['ci', '--print'], { cwd: REPO_ROOT, env });
 
   it('prints the mapped command without running it, secrets hidden', async () => {
     const r = await run({ DRONE: 'true', PLUGIN_COMMAND: 'plan', PLUGIN_MANIFESTS_REPO: '/srv/m.git', PLUGIN_TOKEN: 'hunter2-token' });

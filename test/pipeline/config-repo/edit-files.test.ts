@@ -5,7 +5,8 @@ import { editInputs, unifiedDiff } from '../../../src/pipeline/config-repo/edit-
 import { RefusedError } from '../../../src/pipeline/shared/errors.js';
 import { createSite, upgradeSites } from '../../../src/sites/edit.js';
 import { InvalidInputError } from '../../../src/sites/problems.js';
-import { CANARY_FIXTURE, fleetOf, SITES_FIXTURE, workdir, type Workdir } from '../cli-helpers.js';
+import { workdir, type Workdir } from '../../support/cli.js';
+import { CANARY_FIXTURE, fleetOf, SITES_FIXTURE } from '../../support/fixtures.js';
 
 /** jsdiff's own (slow, exact) diff: the reference the fast one must agree with. */
 function reference(before: string, after: string): string {

@@ -1,14 +1,16 @@
 // Rolling back is a forward commit: the revert property over generated
 // histories, and rollback / deploy / history end to end through the CLI.
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RefusedError } from '../../../src/pipeline/shared/errors.js';
 import { revertInputCommit } from '../../../src/pipeline/config-repo/rollback.js';
-import { asMap, bareRepo, canaryYaml, commitInputs, configRepo, git, render, runCli, sitesYaml, tempDir, treeAt, type SiteSpec } from '../git/helpers.js';
+import { runCli } from '../../support/cli.js';
+import { canaryYaml, scratchDir, sitesYaml, type SiteSpec } from '../../support/fixtures.js';
+import { bareRepo, commitInputs, configRepo, git, treeAt } from '../../support/git.js';
+import { asMap, render } from '../../support/manifests.js';
 
-const root = tempDir('aviary-rollback-');
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const root = scratchDir('aviary-rollback-');
 
 /** A small deterministic PRNG (mulberry32), so a failing seed can be replayed. */
 function prng(seed: number) {

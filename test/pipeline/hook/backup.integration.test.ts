@@ -15,22 +15,15 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type mysql from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AwsClients } from '../../../src/pipeline/hook/aws.js';
+import { describe, expect, it } from 'vitest';
 import { backupPrefix, backupStamp, SiteBackups, stampTime, toolArgs } from '../../../src/pipeline/hook/backup.js';
 import type { MysqlAdmin } from '../../../src/pipeline/hook/database.js';
 import { BACKUP_EXPIRY_RULE, ensureBackupExpiry } from '../../../src/pipeline/hook/init.js';
 import { Redactor } from '../../../src/pipeline/hook/redact.js';
-import { adminSql, clients, freshStore, httpFaultProxy, mariadb, motoEndpoint, mysqlFaultProxy, uniq } from './support.js';
+import { httpFaultProxy, mysqlFaultProxy } from '../../support/faults.js';
+import { adminSql, clients, freshStore, mariadb, motoEndpoint, uniq, useFreshStore } from '../../support/store.js';
 
-let aws: AwsClients;
-let store: { table: string; bucket: string };
-
-beforeAll(async () => {
-  aws = clients();
-  store = await freshStore(aws);
-});
-afterAll(() => aws?.destroy());
+const { aws, store } = useFreshStore();
 
 const STAMP = '20261129T203000Z';
 

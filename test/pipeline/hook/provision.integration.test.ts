@@ -4,19 +4,13 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DescribeSecretCommand, GetSecretValueCommand, ListSecretVersionIdsCommand } from '@aws-sdk/client-secrets-manager';
 import mysql from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AwsClients } from '../../../src/pipeline/hook/aws.js';
+import { describe, expect, it } from 'vitest';
 import { ADMIN_USERNAME, provisionSites } from '../../../src/pipeline/hook/provision.js';
-import { adminSql, clients, freshStore, mariadb, site, testHook, uniq } from './support.js';
+import { WP_KEYS } from '../../../src/sites/names.js';
+import { site } from '../../support/fixtures.js';
+import { adminSql, mariadb, testHook, uniq, useFreshStore } from '../../support/store.js';
 
-let aws: AwsClients;
-let store: { table: string; bucket: string };
-
-beforeAll(async () => {
-  aws = clients();
-  store = await freshStore(aws);
-});
-afterAll(() => aws?.destroy());
+const { aws, store } = useFreshStore();
 
 async function secretJson(name: string): Promise<Record<string, string>> {
   const out = await aws.secrets.send(new GetSecretValueCommand({ SecretId: name }));
@@ -53,6 +47,11 @@ describe('hook provision', () => {
     expect(Object.keys(admin).sort()).toEqual(['email', 'password', 'username']);
     expect(admin).toMatchObject({ username: ADMIN_USERNAME, email: `${ADMIN_USERNAME}@${id}.example.com` });
     expect(admin.password).not.toBe(dbSecret.password);
+    // The keys and salts every replica of both colors signs cookies with (the web image contract).
+    const keys = await secretJson(`aviary/sites/${id}/keys`);
+    expect(Object.keys(keys).sort()).toEqual([...WP_KEYS].sort());
+    for (const value of Object.values(keys)) expect(value).toMatch(/^[A-Za-z0-9_-]{64}$/);
+    expect(new Set(Object.values(keys)).size).toBe(WP_KEYS.length);
 
     // The tenant logs in with the password in its secret and owns its database.
     const c = await tenant(sqlName, dbSecret.password!);
@@ -63,7 +62,7 @@ describe('hook provision', () => {
     const marker = await aws.s3.send(new GetObjectCommand({ Bucket: store.bucket, Key: `sites/${id}/.keep` }));
     expect(marker.$metadata.httpStatusCode).toBe(200);
 
-    expect(reports.map((r) => r.outcome)).toEqual(['created', 'created', 'created', 'created', 'created', 'created', 'created', 'updated']);
+    expect(reports.map((r) => r.outcome)).toEqual(['created', 'created', 'created', 'created', 'created', 'created', 'created', 'created', 'updated']);
   });
 
   it('changes nothing on a second run: same passwords, same registry timestamps, one secret version', async () => {
@@ -73,14 +72,17 @@ describe('hook provision', () => {
     const before = {
       db: await secretJson(`aviary/sites/${id}/db`),
       admin: await secretJson(`aviary/sites/${id}/admin`),
+      keys: await secretJson(`aviary/sites/${id}/keys`),
       item: (await aws.dynamodb.send(new GetItemCommand({ TableName: store.table, Key: { id: { S: id } } }))).Item,
     };
 
     const second = testHook({ aws, ...store });
     await provisionSites(second.ctx, [s]);
     expect(second.reports.every((r) => r.outcome === 'unchanged')).toBe(true);
-    expect(second.reports).toHaveLength(8);
+    expect(second.reports).toHaveLength(9);
     expect(await secretJson(`aviary/sites/${id}/db`)).toEqual(before.db);
+    // Regenerated keys would log every user of the site out.
+    expect(await secretJson(`aviary/sites/${id}/keys`)).toEqual(before.keys);
     expect(await secretJson(`aviary/sites/${id}/admin`)).toEqual(before.admin);
     expect((await aws.dynamodb.send(new GetItemCommand({ TableName: store.table, Key: { id: { S: id } } }))).Item).toEqual(before.item);
     const versions = await aws.secrets.send(new ListSecretVersionIdsCommand({ SecretId: `aviary/sites/${id}/db` }));

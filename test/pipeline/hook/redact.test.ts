@@ -23,3 +23,15 @@ describe('a scrubbed refusal', () => {
     expect(exitCodeOf(new Redactor().scrubError(new UsageError('bad flag')))).toBe(2);
   });
 });
+
+describe('Redactor', () => {
+  it('scrubs remembered secrets and URL passwords from messages', () => {
+    const r = new Redactor();
+    r.add('s3cr3t-value');
+    r.add('abc'); // too short to scrub safely
+    expect(r.scrub("near 's3cr3t-value' at line 1; mysql://root:pw123456@db:3306 abc")).toBe("near '***' at line 1; mysql://root:***@db:3306 abc");
+    const e = r.scrubError(Object.assign(new Error('bad s3cr3t-value'), { code: 'ER_PARSE_ERROR', sql: "IDENTIFIED BY 's3cr3t-value'" }));
+    expect(e.message).toBe('bad ***');
+    expect(JSON.stringify({ ...e, cause: (e as { cause?: unknown }).cause })).not.toContain('s3cr3t');
+  });
+});

@@ -3,20 +3,13 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DescribeSecretCommand, GetSecretValueCommand, RestoreSecretCommand } from '@aws-sdk/client-secrets-manager';
 import mysql from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AwsClients } from '../../../src/pipeline/hook/aws.js';
+import { describe, expect, it } from 'vitest';
 import { provisionSites } from '../../../src/pipeline/hook/provision.js';
 import { teardownSites } from '../../../src/pipeline/hook/teardown.js';
-import { adminSql, clients, freshStore, mariadb, site, testHook, uniq } from './support.js';
+import { site } from '../../support/fixtures.js';
+import { adminSql, mariadb, testHook, uniq, useFreshStore } from '../../support/store.js';
 
-let aws: AwsClients;
-let store: { table: string; bucket: string };
-
-beforeAll(async () => {
-  aws = clients();
-  store = await freshStore(aws);
-});
-afterAll(() => aws?.destroy());
+const { aws, store } = useFreshStore();
 
 const sqlName = (id: string) => `wp_${id.replaceAll('-', '_')}`;
 
@@ -75,7 +68,7 @@ describe('hook teardown', () => {
     await expect(mysql.createConnection({ host: db.host, port: db.port, user: sqlName(gone), password: dbPassword })).rejects.toMatchObject({
       code: 'ER_ACCESS_DENIED_ERROR',
     });
-    for (const kind of ['db', 'admin']) {
+    for (const kind of ['db', 'admin', 'keys']) {
       const d = await aws.secrets.send(new DescribeSecretCommand({ SecretId: `aviary/sites/${gone}/${kind}` }));
       expect(d.DeletedDate).toBeDefined();
       const days = (d.DeletedDate!.getTime() - Date.now()) / 86_400_000;
@@ -93,13 +86,14 @@ describe('hook teardown', () => {
       'move objects',
       'delete secret',
       'delete secret',
+      'delete secret',
       'registry status',
     ]);
-    expect(run.reports.map((r) => r.outcome)).toEqual(['updated', 'updated', 'deleted', 'created', 'deleted', 'created', 'scheduled', 'scheduled', 'updated']);
+    expect(run.reports.map((r) => r.outcome)).toEqual(['updated', 'updated', 'deleted', 'created', 'deleted', 'created', 'scheduled', 'scheduled', 'scheduled', 'updated']);
     // A second run finds everything done.
     const again = testHook({ aws, ...store });
     await teardownSites(again.ctx, [gone], 9);
-    expect(again.reports.map((r) => r.outcome)).toEqual(['unchanged', 'unchanged', 'absent', 'absent', 'absent', 'absent', 'unchanged', 'unchanged', 'unchanged']);
+    expect(again.reports.map((r) => r.outcome)).toEqual(['unchanged', 'unchanged', 'absent', 'absent', 'absent', 'absent', 'unchanged', 'unchanged', 'unchanged', 'unchanged']);
     // Deleted with a recovery window: an operator can still bring the credentials back.
     await aws.secrets.send(new RestoreSecretCommand({ SecretId: `aviary/sites/${gone}/db` }));
     const restored = await aws.secrets.send(new GetSecretValueCommand({ SecretId: `aviary/sites/${gone}/db` }));

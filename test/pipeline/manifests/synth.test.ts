@@ -1,36 +1,17 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ManifestFile } from '../../../src/charts/render.js';
 import { synth } from '../../../src/pipeline/manifests/synth.js';
 import { writeDist } from '../../../src/pipeline/manifests/write-dist.js';
+import { runCliSync } from '../../support/cli.js';
+import { REPO_ROOT, tempDir } from '../../support/fixtures.js';
+import { changedPaths, filesUnder } from '../../support/manifests.js';
 
-const ROOT = join(import.meta.dirname, '../../..');
-const CLI = join(ROOT, 'lib/pipeline/cli.js');
 const GREEN = '216c0204a7f3e9d8c1b2a3f4e5d6c7b8a9f0e1d2c3b4a5f6e7d8c9b0a1f2e3d4';
 const NEW_GREEN = 'c'.repeat(64);
-
-/** Every file under `dir`, by path relative to it. */
-function readTree(dir: string): Map<string, string> {
-  const files = new Map<string, string>();
-  const walk = (d: string) => {
-    for (const entry of readdirSync(d, { withFileTypes: true })) {
-      const path = join(d, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else files.set(relative(dir, path), readFileSync(path, 'utf8'));
-    }
-  };
-  walk(dir);
-  return files;
-}
-
-/** Paths whose bytes differ, or that exist on one side only. */
-function changedPaths(before: Map<string, string>, after: Map<string, string>): string[] {
-  const paths = new Set([...before.keys(), ...after.keys()]);
-  return [...paths].filter((p) => before.get(p) !== after.get(p)).sort();
-}
 
 let work: string;
 const inputs = () => ({ sites: join(work, 'sites.yaml'), canary: join(work, 'canary.yaml') });
@@ -41,23 +22,33 @@ const edit = (file: string, from: string | RegExp, to: string) => {
   expect(next).not.toBe(text);
   writeFileSync(path, next);
 };
-const runCli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: work, encoding: 'utf8' });
+const runCli = (...args: string[]) => runCliSync(args, { cwd: work });
 
 beforeEach(() => {
-  work = mkdtempSync(join(tmpdir(), 'aviary-synth-'));
-  cpSync(join(ROOT, 'sites.yaml'), join(work, 'sites.yaml'));
-  cpSync(join(ROOT, 'canary.yaml'), join(work, 'canary.yaml'));
+  work = tempDir('aviary-synth-');
+  cpSync(join(REPO_ROOT, 'sites.yaml'), join(work, 'sites.yaml'));
+  cpSync(join(REPO_ROOT, 'canary.yaml'), join(work, 'canary.yaml'));
 });
+
+/** The example's sites' web-tier shards (of the default 32): the first 4 bytes of sha256(id), mod 32. */
+const EXAMPLE_IDS = ['harbor-cafe', 'maple-dental', 'north-trail', 'quill-press', 'rrr', 'studio-lumen'];
+const EXAMPLE_SHARDS = [...new Set(EXAMPLE_IDS.map((id) => createHash('sha256').update(id).digest().readUInt32BE(0) % 32))]
+  .sort((a, b) => a - b)
+  .map((n) => `services/shard-${String(n).padStart(2, '0')}.yaml`);
+/** argocd 2, services 4 (blue, green, canary-env, web-account), the shards, one file per site. */
+const EXAMPLE_FILES = 2 + 4 + EXAMPLE_SHARDS.length + EXAMPLE_IDS.length;
 
 describe('synth', () => {
   it('writes the layout of the design', () => {
     synth(inputs(), join(work, 'dist'));
-    expect([...readTree(join(work, 'dist')).keys()].sort()).toEqual([
+    expect([...filesUnder(join(work, 'dist')).keys()].sort()).toEqual([
       'argocd/services.yaml',
       'argocd/sites.yaml',
       'services/blue.yaml',
       'services/canary-env.yaml',
       'services/green.yaml',
+      ...EXAMPLE_SHARDS,
+      'services/web-account.yaml',
       'sites/harbor-cafe/harbor-cafe.yaml',
       'sites/maple-dental/maple-dental.yaml',
       'sites/north-trail/north-trail.yaml',
@@ -70,25 +61,25 @@ describe('synth', () => {
   it('is deterministic: two synths give identical bytes', () => {
     synth(inputs(), join(work, 'a'));
     synth(inputs(), join(work, 'b'));
-    const a = readTree(join(work, 'a'));
-    expect(a.size).toBe(11);
-    expect(changedPaths(a, readTree(join(work, 'b')))).toEqual([]);
+    const a = filesUnder(join(work, 'a'));
+    expect(a.size).toBe(EXAMPLE_FILES);
+    expect(changedPaths(a, filesUnder(join(work, 'b')))).toEqual([]);
   });
 
   it('is local: changing one site changes only that site’s files', () => {
     synth(inputs(), join(work, 'dist'));
-    const before = readTree(join(work, 'dist'));
+    const before = filesUnder(join(work, 'dist'));
     edit('sites.yaml', 'theme: kadence', 'theme: neve');
     synth(inputs(), join(work, 'dist'));
-    expect(changedPaths(before, readTree(join(work, 'dist')))).toEqual(['sites/north-trail/north-trail.yaml']);
+    expect(changedPaths(before, filesUnder(join(work, 'dist')))).toEqual(['sites/north-trail/north-trail.yaml']);
   });
 
   it('is local: a new green image changes the services files and the green sites, nothing else', () => {
     synth(inputs(), join(work, 'dist'));
-    const before = readTree(join(work, 'dist'));
+    const before = filesUnder(join(work, 'dist'));
     edit('canary.yaml', GREEN, NEW_GREEN);
     synth(inputs(), join(work, 'dist'));
-    const after = readTree(join(work, 'dist'));
+    const after = filesUnder(join(work, 'dist'));
     // Sites whose `service` is green: harbor-cafe (ingress blue), north-trail, quill-press.
     expect(changedPaths(before, after)).toEqual([
       'services/canary-env.yaml',
@@ -104,14 +95,14 @@ describe('synth', () => {
 
   it('gives back byte-identical manifests when an input change is reverted', () => {
     synth(inputs(), join(work, 'dist'));
-    const before = readTree(join(work, 'dist'));
+    const before = filesUnder(join(work, 'dist'));
     const original = readFileSync(join(work, 'sites.yaml'), 'utf8');
     edit('sites.yaml', 'service: blue', 'service: green');
     synth(inputs(), join(work, 'dist'));
-    expect(changedPaths(before, readTree(join(work, 'dist')))).not.toEqual([]);
+    expect(changedPaths(before, filesUnder(join(work, 'dist')))).not.toEqual([]);
     writeFileSync(join(work, 'sites.yaml'), original);
     synth(inputs(), join(work, 'dist'));
-    expect(changedPaths(before, readTree(join(work, 'dist')))).toEqual([]);
+    expect(changedPaths(before, filesUnder(join(work, 'dist')))).toEqual([]);
   });
 
   it('removes the files of a removed site', () => {
@@ -124,13 +115,13 @@ describe('synth', () => {
 
   it('leaves the previous dist untouched when writing fails part-way, and no staging folder behind', () => {
     synth(inputs(), join(work, 'dist'));
-    const before = readTree(join(work, 'dist'));
+    const before = filesUnder(join(work, 'dist'));
     function* failing(): Generator<ManifestFile> {
       yield { path: 'services/blue.yaml', content: 'changed\n' };
       throw new Error('disk full');
     }
     expect(() => writeDist(join(work, 'dist'), failing())).toThrow('disk full');
-    expect(changedPaths(before, readTree(join(work, 'dist')))).toEqual([]);
+    expect(changedPaths(before, filesUnder(join(work, 'dist')))).toEqual([]);
     expect(readdirSync(work).sort()).toEqual(['canary.yaml', 'dist', 'sites.yaml']);
   });
 });
@@ -149,11 +140,11 @@ describe('updating an existing dist', () => {
 
   it('drops temporary files an interrupted run left behind, and stray files', () => {
     synth(inputs(), join(work, 'dist'));
-    const before = readTree(join(work, 'dist'));
+    const before = filesUnder(join(work, 'dist'));
     writeFileSync(join(work, 'dist/sites/rrr/rrr.yaml.aviary-tmp'), 'half');
     writeFileSync(join(work, 'dist/services/old.yaml'), 'kind: Old\n');
     synth(inputs(), join(work, 'dist'));
-    expect(changedPaths(before, readTree(join(work, 'dist')))).toEqual([]);
+    expect(changedPaths(before, filesUnder(join(work, 'dist')))).toEqual([]);
   });
 });
 
@@ -163,7 +154,7 @@ describe('reuse of unchanged site files', () => {
     edit('sites.yaml', 'theme: kadence', 'theme: neve');
     synth(inputs(), join(work, 'dist'));
     synth(inputs(), join(work, 'fresh'), { reuse: false });
-    expect(changedPaths(readTree(join(work, 'fresh')), readTree(join(work, 'dist')))).toEqual([]);
+    expect(changedPaths(filesUnder(join(work, 'fresh')), filesUnder(join(work, 'dist')))).toEqual([]);
   });
 
   it('reuses a file whose recorded input hash matches, and --fresh renders it again', () => {
@@ -175,7 +166,7 @@ describe('reuse of unchanged site files', () => {
     writeFileSync(file, `${header}\nkind: Marker\n`);
     synth(inputs(), join(work, 'dist'));
     expect(readFileSync(file, 'utf8')).toBe(`${header}\nkind: Marker\n`);
-    expect(runCli('synth', '--fresh').status).toBe(0);
+    expect(runCli('synth', '--fresh').code).toBe(0);
     expect(readFileSync(file, 'utf8')).toContain('kind: Ingress');
   });
 
@@ -194,30 +185,30 @@ describe('reuse of unchanged site files', () => {
 describe('the CLI', () => {
   it('synth writes dist/ and says what it did', () => {
     const r = runCli('synth');
-    expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/Synthesized 6 site\(s\) into dist\/ \(11 files/);
-    expect(readTree(join(work, 'dist')).size).toBe(11);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`Synthesized 6 site\\(s\\) into dist/ \\(${EXAMPLE_FILES} files`));
+    expect(filesUnder(join(work, 'dist')).size).toBe(EXAMPLE_FILES);
   });
 
   it('invalid input: exit 1, every problem listed with file:line:column, previous dist untouched', () => {
-    expect(runCli('synth').status).toBe(0);
-    const before = readTree(join(work, 'dist'));
+    expect(runCli('synth').code).toBe(0);
+    const before = filesUnder(join(work, 'dist'));
     const mtime = statSync(join(work, 'dist/sites/rrr/rrr.yaml')).mtimeMs;
     edit('sites.yaml', 'service: blue', 'service: red');
     edit('canary.yaml', GREEN, 'latest');
     const r = runCli('synth');
-    expect(r.status).toBe(1);
+    expect(r.code).toBe(1);
     expect(r.stderr).toContain('sites.yaml:9:14: sites[0].service: "red" is not a color');
     expect(r.stderr).toContain('canary.yaml:9:15: services.green.imageTag: "latest" is not a sha256 digest');
     expect(r.stderr).toContain('nothing was written');
-    expect(changedPaths(before, readTree(join(work, 'dist')))).toEqual([]);
+    expect(changedPaths(before, filesUnder(join(work, 'dist')))).toEqual([]);
     expect(statSync(join(work, 'dist/sites/rrr/rrr.yaml')).mtimeMs).toBe(mtime);
   });
 
   it('validate --json reports problems for machines', () => {
     edit('sites.yaml', 'id: rrr', 'id: RRR');
     const r = runCli('validate', '--json');
-    expect(r.status).toBe(1);
+    expect(r.code).toBe(1);
     const out = JSON.parse(r.stdout);
     expect(out.valid).toBe(false);
     expect(out.problems).toEqual([expect.objectContaining({ file: 'sites.yaml', line: 4, column: 9, path: 'sites[0].id' })]);
@@ -225,27 +216,27 @@ describe('the CLI', () => {
 
   it('exits 2 on a usage error', () => {
     const r = runCli('synth', '--no-such-flag');
-    expect(r.status).toBe(2);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/unknown option/);
   });
 
   it('honours CDK8S_OUTDIR, as `cdk8s synth` (cdk8s.yaml) runs it', () => {
-    const app = readFileSync(join(ROOT, 'cdk8s.yaml'), 'utf8').match(/^app: (.*)$/m)?.[1];
+    const app = readFileSync(join(REPO_ROOT, 'cdk8s.yaml'), 'utf8').match(/^app: (.*)$/m)?.[1];
     expect(app).toBe('node lib/pipeline/cli.js synth');
-    const r = spawnSync(process.execPath, [CLI, 'synth'], { cwd: work, env: { ...process.env, CDK8S_OUTDIR: 'out-by-cdk8s' }, encoding: 'utf8' });
-    expect(r.status).toBe(0);
-    expect(readTree(join(work, 'out-by-cdk8s')).size).toBe(11);
+    const r = runCliSync(['synth'], { cwd: work, env: { CDK8S_OUTDIR: 'out-by-cdk8s' } });
+    expect(r.code).toBe(0);
+    expect(filesUnder(join(work, 'out-by-cdk8s')).size).toBe(EXAMPLE_FILES);
   });
 });
 
 describe('the committed example', () => {
   it('dist/ in the repository equals a fresh synth of sites.yaml and canary.yaml', () => {
-    synth({ sites: join(ROOT, 'sites.yaml'), canary: join(ROOT, 'canary.yaml') }, join(work, 'fresh'));
-    const committed = readTree(join(ROOT, 'dist'));
+    synth({ sites: join(REPO_ROOT, 'sites.yaml'), canary: join(REPO_ROOT, 'canary.yaml') }, join(work, 'fresh'));
+    const committed = filesUnder(join(REPO_ROOT, 'dist'));
     expect(committed.size).toBeGreaterThan(0);
-    expect(changedPaths(committed, readTree(join(work, 'fresh'))), 'run `npm run synth` and commit dist/').toEqual([]);
+    expect(changedPaths(committed, filesUnder(join(work, 'fresh'))), 'run `npm run synth` and commit dist/').toEqual([]);
     // And git agrees that dist/ is committed as it is.
-    const status = execFileSync('git', ['status', '--porcelain', '--', 'dist'], { cwd: ROOT, encoding: 'utf8' });
+    const status = execFileSync('git', ['status', '--porcelain', '--', 'dist'], { cwd: REPO_ROOT, encoding: 'utf8' });
     expect(status, 'dist/ has uncommitted changes').toBe('');
   });
 });

@@ -1,25 +1,19 @@
 // Pull requests through the real @octokit/rest client against the GitHub
 // REST protocol server in test/support, and PR-mode publishing end to end.
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OutsideSystemError } from '../../../src/pipeline/shared/errors.js';
 import { ensurePullRequest, githubRepoOf } from '../../../src/pipeline/publish/github.js';
 import { publish } from '../../../src/pipeline/publish/publish.js';
-import { startGitHubServer, type GitHubServer } from '../../support/github-server.js';
-import { bareRepo, canaryYaml, configRepo, git, render, runCli, sitesYaml, tempDir, treeAt, asMap } from '../git/helpers.js';
+import { useGitHubServer } from '../../support/github-server.js';
+import { runCli } from '../../support/cli.js';
+import { canaryYaml, scratchDir, sitesYaml } from '../../support/fixtures.js';
+import { bareRepo, configRepo, git, treeAt } from '../../support/git.js';
+import { asMap, render } from '../../support/manifests.js';
 
 const TOKEN = 'ghp_aviaryTestToken0123456789';
-let gh: GitHubServer;
-let root: string;
-beforeAll(async () => {
-  gh = await startGitHubServer({ token: TOKEN });
-  root = tempDir('aviary-gh-');
-});
-afterAll(async () => {
-  await gh?.stop();
-  rmSync(root, { recursive: true, force: true });
-});
+const root = scratchDir('aviary-gh-');
+const gh = useGitHubServer({ token: TOKEN });
 
 const target = (token = TOKEN, repo = 'fleet') => ({ baseUrl: gh.url, token, owner: 'acme', repo });
 const spec = { head: 'aviary/deploy-abc', base: 'main', title: 'Aviary: add site delta', body: 'plan' };

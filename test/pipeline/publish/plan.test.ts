@@ -1,10 +1,13 @@
 // The plan of real renders: what a person reviewing a deployment needs to see.
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { diffFiles } from '../../../src/pipeline/git/sync.js';
 import { formatPlan, planOf } from '../../../src/pipeline/publish/plan.js';
-import { BLUE, canaryYaml, configRepo, render, runCli, sitesYaml, tempDir } from '../git/helpers.js';
+import { runCli } from '../../support/cli.js';
+import { canaryYaml, scratchDir, sitesYaml } from '../../support/fixtures.js';
+import { configRepo } from '../../support/git.js';
+import { render } from '../../support/manifests.js';
 
 const NEW_GREEN = 'f'.repeat(64);
 const before = render(sitesYaml([{ id: 'alpha' }, { id: 'bravo' }, { id: 'charlie', service: 'green' }, { id: 'delta' }]), canaryYaml());
@@ -57,13 +60,11 @@ describe('planOf', () => {
     expect(md).toContain('> **Teardown:** `delta` will be removed');
     expect(JSON.parse(formatPlan(plan, 'json'))).toEqual(JSON.parse(JSON.stringify(plan)));
     expect(formatPlan(planOf([]), 'text')).toBe('No changes: the manifests already match the inputs.');
-    void BLUE;
   });
 });
 
 describe('aviary plan --against DIR', () => {
-  const root = tempDir('aviary-plan-');
-  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const root = scratchDir('aviary-plan-');
 
   it('compares a fresh render with a folder and writes nothing', { timeout: 60_000 }, async () => {
     const config = await configRepo(join(root, 'config'), sitesYaml([{ id: 'alpha' }]));

@@ -1,17 +1,19 @@
 // Twenty publishers at once against one remote served over HTTP with basic
 // auth, each a real `aviary publish` process with its own config repo and
 // work dir; and what the token must never touch.
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGitHttpServer, type GitHttpServer } from '../../support/git-http-server.js';
-import { bareRepo, configRepo, commitInputs, git, runCli, sitesYaml, tempDir, treeAt, type CliResult } from '../git/helpers.js';
+import { runCli, type CliResult } from '../../support/cli.js';
+import { scratchDir, sitesYaml } from '../../support/fixtures.js';
+import { bareRepo, commitInputs, configRepo, git, treeAt } from '../../support/git.js';
 
 const TOKEN = 'avy_s3cret-T0ken-for-tests';
 const USER = 'ci';
 const secretForms = [TOKEN, Buffer.from(`${USER}:${TOKEN}`).toString('base64'), Buffer.from(TOKEN).toString('base64')];
 
-let root: string;
+const root = scratchDir('aviary-race-');
 let server: GitHttpServer;
 let url: string;
 let remote: string;
@@ -19,15 +21,11 @@ const base = [{ id: 'alpha' }, { id: 'bravo', service: 'green' as const }, { id:
 const env = { AVIARY_GIT_TOKEN: TOKEN, AVIARY_GIT_USERNAME: USER };
 
 beforeAll(async () => {
-  root = tempDir('aviary-race-');
   remote = await bareRepo(join(root, 'git', 'acme', 'manifests.git'));
   server = await startGitHttpServer({ root: join(root, 'git'), user: USER, password: TOKEN });
   url = `${server.url}/acme/manifests.git`;
 });
-afterAll(async () => {
-  await server?.stop();
-  rmSync(root, { recursive: true, force: true });
-});
+afterAll(() => server?.stop());
 
 function expectNoSecret(...texts: string[]) {
   for (const text of texts) for (const form of secretForms) expect(text).not.toContain(form);

@@ -8,7 +8,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { RefusedError } from '../../../src/pipeline/shared/errors.js';
 import { publish, type PublishOptions } from '../../../src/pipeline/publish/publish.js';
 import type { ManifestFile } from '../../../src/charts/render.js';
-import { asMap, bareRepo, GIT_ENV, canaryYaml, commitInputs, configRepo, git, render, sitesYaml, tempDir, treeAt } from '../git/helpers.js';
+import { canaryYaml, sitesYaml, tempDir } from '../../support/fixtures.js';
+import { bareRepo, commitInputs, configRepo, git, GIT_ENV, treeAt } from '../../support/git.js';
+import { asMap, render } from '../../support/manifests.js';
 
 const dirs: string[] = [];
 const temp = () => {
@@ -18,7 +20,7 @@ const temp = () => {
 };
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-const FAST = { retries: 6, minTimeout: 10, maxTimeout: 50 };
+const FAST = { retries: 6, minTimeoutMs: 10, maxTimeoutMs: 50 };
 const three = [{ id: 'alpha' }, { id: 'bravo', service: 'green' as const }, { id: 'charlie' }];
 
 async function setup() {

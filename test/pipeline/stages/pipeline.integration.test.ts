@@ -5,20 +5,14 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AwsClients } from '../../../src/pipeline/hook/aws.js';
-import { startGitHubServer, type GitHubServer } from '../../support/github-server.js';
-import { awsSide, ConfigForge, git, hasSiteFiles, registryStatus, sitesYaml, tempDir, type SiteSpec } from '../../e2e/support.js';
-import { adminSql, cliEnv, clients, freshStore, mariadb, runCli, uniq, type CliResult } from '../hook/support.js';
+import { describe, expect, it } from 'vitest';
+import { expectOk, runCli, type CliResult } from '../../support/cli.js';
+import { sitesYaml, tempDir, type SiteSpec } from '../../support/fixtures.js';
+import { useGitHubServer } from '../../support/github-server.js';
+import { bareRepo, ConfigForge, gitSync as git, hasSiteFiles } from '../../support/git.js';
+import { adminSql, awsSide, cliEnv, mariadb, registryStatus, uniq, useFreshStore } from '../../support/store.js';
 
-let aws: AwsClients;
-let store: { table: string; bucket: string };
-
-beforeAll(async () => {
-  aws = clients();
-  store = await freshStore(aws);
-});
-afterAll(() => aws?.destroy());
+const { aws, store } = useFreshStore();
 
 /** An administrator who may look but not create: the inventory (changes stage) works, provisioning a new site does not. */
 async function readOnlyMysql(): Promise<string> {
@@ -33,8 +27,7 @@ async function readOnlyMysql(): Promise<string> {
 
 function world(sites: SiteSpec[]) {
   const forge = new ConfigForge(sites);
-  const bare = tempDir('aviary-pipeline-manifests-');
-  git(bare, 'init', '-q', '--bare', '--initial-branch=main');
+  const bare = bareRepo(tempDir('aviary-pipeline-manifests-'));
   /** Commits a new sites.yaml in the config repo (where the pipeline runs). */
   const commit = (next: SiteSpec[]) => {
     writeFileSync(join(forge.dev, 'sites.yaml'), sitesYaml(next));
@@ -54,10 +47,7 @@ function pathWithout(tool: string): string {
   return dir;
 }
 
-function ok(r: CliResult): CliResult {
-  if (r.code !== 0) throw new Error(`pipeline failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
-  return r;
-}
+const ok = expectOk;
 
 describe('aviary pipeline', () => {
   it('invalid inputs stop it at validate with exit 1; nothing is provisioned or published', async () => {
@@ -124,7 +114,7 @@ describe('aviary pipeline', () => {
     const p2 = await w.pipeline();
     expect(p2.code).toBe(3);
     expect(p2.stderr).toMatch(/error: pipeline stage "publish" failed .*git: pushing to main of/);
-    expect(p2.stdout).toMatch(/==> provision \(1 site\)\n {4}\[1\/1\] c-\w+: 8 steps: /);
+    expect(p2.stdout).toMatch(/==> provision \(1 site\)\n {4}\[1\/1\] c-\w+: 9 steps: /);
     expect(p2.stdout).not.toContain('==> teardown');
     expect(await registryStatus(aws, store.table, c)).toBe('ready');
     expect(hasSiteFiles(w.bare, c)).toBe(false);
@@ -172,12 +162,8 @@ describe('aviary pipeline', () => {
   });
 
   describe('pull request mode', () => {
-    let github: GitHubServer;
     const token = 'ghs_pipeline_test_token';
-    beforeAll(async () => {
-      github = await startGitHubServer({ token });
-    });
-    afterAll(() => github?.stop());
+    const github = useGitHubServer({ token });
 
     it('provisions and opens a pull request; teardown is left for after the merge, and it says how', async () => {
       const [a, b, c] = [uniq('a-'), uniq('b-'), uniq('c-')];

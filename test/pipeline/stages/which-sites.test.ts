@@ -5,8 +5,8 @@ import { OutsideSystemError, RefusedError } from '../../../src/pipeline/shared/e
 import { declaredSites, hookPlan, lastDeployedSites, sitesAt, undeclaredIds } from '../../../src/pipeline/stages/which-sites.js';
 import { lastDeployedSource } from '../../../src/pipeline/publish/last-deploy.js';
 import type { Fleet } from '../../../src/sites/types.js';
-import { commitFiles, initRepo, manifestsRepo } from '../hook/git-fixtures.js';
-import { canaryYaml, site, sitesYaml } from '../hook/support.js';
+import { canaryYaml, site, sitesYaml } from '../../support/fixtures.js';
+import { commitFiles, initRepo, manifestsRepo } from '../../support/git.js';
 
 const fleet = (...ids: string[]) => ({ sites: ids.map((id) => site(id)), canary: {} }) as unknown as Fleet;
 

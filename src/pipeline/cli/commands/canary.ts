@@ -3,7 +3,7 @@ import { selectCanary, setCanaryImage } from '../../../sites/edit.js';
 import { COLORS, type Color } from '../../../sites/types.js';
 import { editInputs, printEdit } from '../../config-repo/edit-files.js';
 import { listIds, plural } from '../../shared/words.js';
-import { globals } from './globals.js';
+import { globals, option } from '../options.js';
 
 interface EditFlags {
   readonly dryRun?: boolean;
@@ -19,7 +19,7 @@ export function register(program: Command): void {
     .description('make COLOR the active canary; sites do not move until they are upgraded or promoted')
     .addArgument(new Argument('<color>', 'the color to make the active canary').choices(COLORS))
     .option('--dry-run', 'print the YAML diff, write nothing')
-    .option('--json', 'machine-readable output')
+    .addOption(option('json'))
     .action((color: Color, opts: EditFlags, cmd: Command) => {
       const applied = editInputs(globals(cmd), (input) => selectCanary(input, color), opts);
       const { previous } = applied.outcome;
@@ -43,7 +43,7 @@ export function register(program: Command): void {
     .argument('<digest>', 'sha256 digest of the image: 64 hex characters, with or without "sha256:"')
     .option('--promote', 'also promote every site on the canary color, so its traffic switches to it')
     .option('--dry-run', 'print the YAML diff, write nothing')
-    .option('--json', 'machine-readable output')
+    .addOption(option('json'))
     .action((digest: string, opts: EditFlags & { promote?: boolean }, cmd: Command) => {
       const imageTag = digest.replace(/^sha256:/, '');
       const applied = editInputs(globals(cmd), (input) => setCanaryImage(input, imageTag, { promote: opts.promote }), opts);

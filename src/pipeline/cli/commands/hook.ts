@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { loadFleet } from '../../../sites/load.js';
 import type { Fleet, Site } from '../../../sites/types.js';
 import { dirname, resolve } from 'node:path';
@@ -13,8 +13,6 @@ import { DEFAULT_RETRY, outside, type RetryPolicy } from '../../hook/retry.js';
 import {
   checkRecoveryDays,
   checkTeardownAllowed,
-  DEFAULT_RECOVERY_DAYS,
-  DEFAULT_TEARDOWN_THRESHOLD,
   teardownPlanText,
 } from '../../hook/teardown.js';
 import { listBackups } from '../../hook/backup.js';
@@ -23,20 +21,21 @@ import { credentialsFrom } from '../../git/credentials.js';
 import { configRepo } from '../../config-repo/inputs.js';
 import { plural } from '../../shared/words.js';
 import { declaredSites, hookPlan, lastDeployedSites, undeclaredIds } from '../../stages/which-sites.js';
-import { argocdOptions, concurrencyOption, globals, teardownGraceOption, wholeNumber, type ArgoCdFlags } from './globals.js';
+import { globals, withOptions, type OptionUse } from '../options.js';
 import { argoCdTarget } from '../../publish/argocd.js';
 
 interface CommonOptions extends HookFlags {
   readonly manifestsRepo?: string;
   readonly branch: string;
-  readonly path?: string;
+  readonly path: string;
   readonly retries: number;
   readonly concurrency: number;
   readonly json?: boolean;
 }
 
-interface TeardownOptions extends CommonOptions, ArgoCdFlags {
-  readonly path: string;
+interface TeardownOptions extends CommonOptions {
+  readonly argocdUrl?: string;
+  readonly argocdWait: number;
   readonly workDir: string;
   readonly teardownGrace: number;
   readonly recoveryDays: number;
@@ -45,12 +44,19 @@ interface TeardownOptions extends CommonOptions, ArgoCdFlags {
   readonly dryRun?: boolean;
 }
 
+const AWS_OPTIONS: readonly OptionUse[] = ['awsRegion', 'awsAccessKeyId', 'awsSecretAccessKey', 'awsSessionToken', 'awsEndpointUrl'];
+
+/** What every hook command that works on sites takes. */
+const HOOK_OPTIONS: readonly OptionUse[] = [
+  'table', 'bucket', 'secretPrefix', 'mysqlUrl', 'mysqlSecret', 'dbHost', 'manifestsRepo', 'branch', 'path', 'retries', 'concurrency', ...AWS_OPTIONS, 'json',
+];
+
 export function register(program: Command): void {
   const hook = program
     .command('hook')
     .description("the AWS side of each site: registry item, secrets, MySQL database and user, S3 prefix");
 
-  withCommon(hook.command('provision').argument('[ids...]', 'sites to provision (default: those new since the last deploy)'))
+  withOptions(hook.command('provision').argument('[ids...]', 'sites to provision (default: those new since the last deploy)'), ...HOOK_OPTIONS)
     .description('create what each site needs before its manifests are published; a no-op for sites already provisioned')
     .action(async (ids: string[], opts: CommonOptions, cmd: Command) => {
       const { sites: sitesPath, canary: canaryPath } = globals(cmd);
@@ -61,22 +67,14 @@ export function register(program: Command): void {
       say(opts, { provisioned: sites.map((s) => s.id), steps }, summary('Provisioned', sites.map((s) => s.id), steps));
     });
 
-  argocdOptions(withCommon(hook.command('teardown').argument('[ids...]', 'sites to tear down (default: those removed since the last deploy)')))
+  withOptions(
+    hook.command('teardown').argument('[ids...]', 'sites to tear down (default: those removed since the last deploy)'),
+    ...HOOK_OPTIONS,
+    'workDir', 'teardownGrace', 'recoveryDays', 'confirm', 'threshold', 'argocdUrl', 'argocdToken', 'argocdWait', 'dryRun',
+  )
     .description(
       'mark removed sites for teardown; for those whose grace period is over, take a final backup and delete their secrets (with a recovery window), database, user and files',
     )
-    .addOption(new Option('--path <dir>', 'the folder of the manifests repo the fleet is published to').env('AVIARY_MANIFESTS_PATH').default('.'))
-    .addOption(new Option('--work-dir <dir>', 'where clones of the manifests repo are kept between runs').default('.aviary/manifests'))
-    .addOption(teardownGraceOption())
-    .addOption(new Option('--recovery-days <days>', 'Secrets Manager recovery window, 7 to 30').argParser(wholeNumber).default(DEFAULT_RECOVERY_DAYS))
-    .addOption(new Option('--confirm <count>', 'the exact number of sites, required above the threshold').argParser(wholeNumber))
-    .addOption(
-      new Option('--threshold <count>', 'how many sites may be torn down without --confirm')
-        .argParser(wholeNumber)
-        .env('AVIARY_TEARDOWN_THRESHOLD')
-        .default(DEFAULT_TEARDOWN_THRESHOLD),
-    )
-    .option('--dry-run', 'print what would be deleted; touch nothing')
     .action(async (ids: string[], opts: TeardownOptions, cmd: Command) => {
       const { sites: sitesPath, canary: canaryPath } = globals(cmd);
       const fleet = loadFleet(sitesPath, canaryPath);
@@ -118,7 +116,7 @@ export function register(program: Command): void {
       say(opts, { tornDown: outcome.tornDown, terminating: outcome.terminating, recoveryDays, steps: outcome.steps }, `${text}${waiting}`);
     });
 
-  withCommon(hook.command('restore').argument('<id>', 'a declared site to bring back from its final backup'))
+  withOptions(hook.command('restore').argument('<id>', 'a declared site to bring back from its final backup'), ...HOOK_OPTIONS)
     .description("restore a torn-down site from its final backup: secrets (within their recovery window), database and files")
     .option('--backup <time>', 'which backup (see aviary hook backups; default the newest)')
     .action(async (id: string, opts: CommonOptions & { backup?: string }, cmd: Command) => {
@@ -141,7 +139,7 @@ export function register(program: Command): void {
       say(opts, { restored: id, steps }, summary('Restored', [id], steps));
     });
 
-  withCommon(hook.command('backups').argument('[id]', 'one site (default: all)'))
+  withOptions(hook.command('backups').argument('[id]', 'one site (default: all)'), ...HOOK_OPTIONS)
     .description('list the final backups that can be restored (kept for --recovery-days after the teardown)')
     .action(async (id: string | undefined, opts: CommonOptions) => {
       const aws = awsClients();
@@ -155,14 +153,8 @@ export function register(program: Command): void {
       }
     });
 
-  hook
-    .command('init')
+  withOptions(hook.command('init'), 'table', 'bucket', 'recoveryDays', 'retries', ...AWS_OPTIONS, 'json')
     .description('create the registry table and the fleet bucket when they do not exist, and expire final backups after the recovery window')
-    .option('--table <name>', 'DynamoDB registry table [env AVIARY_TABLE]')
-    .option('--bucket <name>', 'S3 bucket of the sites\' files [env AVIARY_BUCKET]')
-    .addOption(new Option('--recovery-days <days>', 'how long final backups are kept, 7 to 30 (as the secrets\' recovery window)').argParser(wholeNumber).default(DEFAULT_RECOVERY_DAYS))
-    .addOption(retriesOption())
-    .option('--json', 'machine-readable output')
     .action(async (opts: HookFlags & { retries: number; recoveryDays: number; json?: boolean }) => {
       const { table, bucket } = resolveInitConfig(opts);
       const days = checkRecoveryDays(opts.recoveryDays);
@@ -184,30 +176,12 @@ export function register(program: Command): void {
     });
 }
 
-function withCommon(cmd: Command): Command {
-  return cmd
-    .option('--table <name>', 'DynamoDB registry table [env AVIARY_TABLE]')
-    .option('--bucket <name>', "S3 bucket of the sites' files [env AVIARY_BUCKET]")
-    .option('--secret-prefix <prefix>', "Secrets Manager name prefix [env AVIARY_SECRET_PREFIX] (default: canary.yaml's secrets.prefix)")
-    .option('--mysql-url <url>', 'MySQL admin connection mysql://user:password@host:port [env AVIARY_MYSQL_URL; password may come from AVIARY_MYSQL_SECRET]')
-    .option('--db-host <host[:port]>', "what the sites' pods connect to, when not the admin URL's host [env AVIARY_DB_HOST]")
-    .addOption(new Option('--manifests-repo <url|path>', 'manifests repository: the last deploy, and where removed sites must be gone from').env('AVIARY_MANIFESTS_REPO'))
-    .addOption(new Option('--branch <name>', 'branch of the manifests repository').env('AVIARY_MANIFESTS_BRANCH').default('main'))
-    .addOption(retriesOption())
-    .addOption(concurrencyOption())
-    .option('--json', 'machine-readable output');
-}
-
-function retriesOption(): Option {
-  return new Option('--retries <n>', 'retries of a failing outside call, with backoff').argParser(wholeNumber).env('AVIARY_RETRIES').default(DEFAULT_RETRY.retries);
-}
-
 function retryPolicy(retries: number): RetryPolicy {
   return { ...DEFAULT_RETRY, retries };
 }
 
 /** Argo CD to wait on, when configured (the fleet's AppProject from canary.yaml). */
-function argocdWaitFor(opts: ArgoCdFlags, fleet: Fleet) {
+function argocdWaitFor(opts: TeardownOptions, fleet: Fleet) {
   const target = argoCdTarget({ url: opts.argocdUrl, project: fleet.canary.settings.argocd.project });
   return target ? { target, waitMs: opts.argocdWait } : undefined;
 }

@@ -1,16 +1,15 @@
-import { Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { runCi, ciInvocation, describeInvocation } from '../../ci/ci.js';
 import { UsageError } from '../../shared/errors.js';
 import { credentialsFrom } from '../../git/credentials.js';
 import { mask } from '../../shared/mask.js';
-import { DEFAULT_GITHUB_API } from '../../publish/github.js';
 import { DEFAULT_RETRY } from '../../hook/retry.js';
-import { DEFAULT_RECOVERY_DAYS, DEFAULT_TEARDOWN_THRESHOLD } from '../../hook/teardown.js';
 import { runPipeline, type PipelineResult } from '../../stages/pipeline.js';
 import { formatPlan } from '../../publish/plan.js';
 import { createProgress } from '../../shared/progress.js';
 import type { PublishMode } from '../../publish/publish.js';
-import { argocdOptions, concurrencyOption, globals, teardownGraceOption, wholeNumber } from './globals.js';
+import { ciSettingsHelp } from '../../options/docs.js';
+import { globals, withOptions, type OptionUse } from '../options.js';
 
 /** The flags of `aviary pipeline`: publish's and hook's, under the same names and variables. */
 export interface PipelineFlags {
@@ -41,34 +40,21 @@ export interface PipelineFlags {
   readonly json?: boolean;
 }
 
+/** Publish's settings and the hook's, under the same names and variables. */
+const PIPELINE_OPTIONS: readonly OptionUse[] = [
+  'manifestsRepo',
+  { name: 'repo', hidden: true },
+  'branch', 'path', 'mode', 'token', 'gitToken', 'gitUsername', 'workDir', 'githubUrl', 'githubRepo', 'githubToken', 'source', 'allowDirty',
+  'table', 'bucket', 'secretPrefix', 'mysqlUrl', 'mysqlSecret', 'dbHost', 'retries', 'concurrency',
+  'recoveryDays', 'teardownGrace', 'argocdUrl', 'argocdToken', 'argocdWait', 'confirm', 'threshold',
+  'awsRegion', 'awsAccessKeyId', 'awsSecretAccessKey', 'awsSessionToken', 'awsEndpointUrl', 'json',
+];
+
 export function register(program: Command): void {
-  argocdOptions(program.command('pipeline'))
-    .description('the whole CI step: validate, provision new sites, synthesize, publish, tear down removed sites')
-    .addOption(new Option('--manifests-repo <url|path>', 'the manifests repository').env('AVIARY_MANIFESTS_REPO'))
-    .addOption(new Option('--repo <url|path>', 'same as --manifests-repo (the name aviary publish uses)').hideHelp())
-    .addOption(new Option('--branch <name>', 'the branch Argo CD syncs').env('AVIARY_MANIFESTS_BRANCH').default('main'))
-    .addOption(new Option('--path <dir>', 'the folder of the manifests repo that mirrors dist/').env('AVIARY_MANIFESTS_PATH').default('.'))
-    .addOption(new Option('--mode <mode>', 'push a commit, or open a pull request').choices(['push', 'pr']).env('AVIARY_PUBLISH_MODE').default('push'))
-    .addOption(new Option('--token <token>', 'token for git over HTTPS (better: AVIARY_GIT_TOKEN, with AVIARY_GIT_USERNAME)'))
-    .addOption(new Option('--work-dir <dir>', 'where clones of the manifests repo are kept between runs').default('.aviary/manifests'))
-    .addOption(new Option('--github-url <url>', 'GitHub API root (GitHub Enterprise: https://HOST/api/v3)').env('GITHUB_API_URL').default(DEFAULT_GITHUB_API))
-    .addOption(new Option('--github-repo <owner/name>', 'the repository for pull requests (default: from the manifests repo URL)').env('AVIARY_GITHUB_REPO'))
-    .addOption(new Option('--source <sha>', 'the input commit (default: HEAD of the config repo)'))
-    .addOption(new Option('--allow-dirty', 'deploy inputs that are not a commit of the config repo: nothing is recorded or torn down'))
-    .option('--table <name>', 'DynamoDB registry table [env AVIARY_TABLE]')
-    .option('--bucket <name>', "S3 bucket of the sites' files [env AVIARY_BUCKET]")
-    .option('--secret-prefix <prefix>', "Secrets Manager name prefix [env AVIARY_SECRET_PREFIX] (default: canary.yaml's secrets.prefix)")
-    .option('--mysql-url <url>', 'MySQL admin connection mysql://user:password@host:port [env AVIARY_MYSQL_URL; password may come from AVIARY_MYSQL_SECRET]')
-    .option('--db-host <host[:port]>', "what the sites' pods connect to, when not the admin URL's host [env AVIARY_DB_HOST]")
-    .addOption(new Option('--retries <n>', 'retries of a failing AWS or MySQL call, with backoff').argParser(wholeNumber).env('AVIARY_RETRIES').default(DEFAULT_RETRY.retries))
-    .addOption(concurrencyOption())
-    .addOption(new Option('--recovery-days <days>', 'Secrets Manager recovery window of torn-down sites, 7 to 30').argParser(wholeNumber).default(DEFAULT_RECOVERY_DAYS))
-    .addOption(teardownGraceOption())
-    .addOption(new Option('--confirm <count>', 'the exact number of removed sites, required to tear down more than the threshold').argParser(wholeNumber))
-    .addOption(
-      new Option('--threshold <count>', 'how many sites may be torn down without --confirm').argParser(wholeNumber).env('AVIARY_TEARDOWN_THRESHOLD').default(DEFAULT_TEARDOWN_THRESHOLD),
-    )
-    .option('--json', 'print the result as JSON on stdout (progress goes to stderr)')
+  withOptions(
+    program.command('pipeline').description('the whole CI step: validate, provision new sites, synthesize, publish, tear down removed sites'),
+    ...PIPELINE_OPTIONS,
+  )
     .action(async (opts: PipelineFlags, cmd: Command) => {
       const g = globals(cmd);
       const repo = opts.manifestsRepo ?? opts.repo;
@@ -110,6 +96,7 @@ export function register(program: Command): void {
     .command('ci')
     .description('the entrypoint for Drone (PLUGIN_* settings) and GitHub Actions (INPUT_* inputs): runs validate, plan or pipeline')
     .option('--print', 'print the aviary command the settings map to (secrets as variable names) and run nothing')
+    .addHelpText('after', ciSettingsHelp())
     .action(async (opts: { print?: boolean }) => {
       if (opts.print) {
         process.stdout.write(`${describeInvocation(ciInvocation(process.env))}\n`);

@@ -8,7 +8,7 @@ import { COLORS, imageOf, type Canary, type Color, type Fleet, type Site } from 
 import { editInputs, printEdit } from '../../config-repo/edit-files.js';
 import { listIds, plural } from '../../shared/words.js';
 import { RefusedError, UsageError } from '../../shared/errors.js';
-import { globals } from './globals.js';
+import { globals, option } from '../options.js';
 
 interface EditFlags {
   readonly dryRun?: boolean;
@@ -56,7 +56,7 @@ export function register(program: Command): void {
     .command('get')
     .description("show a site: its colors, the image it runs, its hostnames and the names of what is generated for it")
     .argument('<id>', 'the site id')
-    .option('--json', 'machine-readable output')
+    .addOption(option('json'))
     .action((id: string, opts: { json?: boolean }, cmd: Command) => {
       const { sites, canary } = globals(cmd);
       const fleet = loadFleet(sites, canary);
@@ -72,7 +72,7 @@ export function register(program: Command): void {
     .description('list the sites with their colors and hostnames')
     .addOption(new Option('--service <color>', 'only the sites running on this color').choices(COLORS))
     .addOption(new Option('--ingress <color>', 'only the sites whose traffic routes to this color').choices(COLORS))
-    .option('--json', 'machine-readable output')
+    .addOption(option('json'))
     .action((opts: { service?: Color; ingress?: Color; json?: boolean }, cmd: Command) => {
       const { sites, canary } = globals(cmd);
       const fleet = loadFleet(sites, canary);
@@ -154,7 +154,7 @@ export function register(program: Command): void {
 
 /** The flags every editing command has. */
 function editing(cmd: Command): Command {
-  return cmd.option('--dry-run', 'print the YAML diff, write nothing').option('--json', 'machine-readable output');
+  return cmd.option('--dry-run', 'print the YAML diff, write nothing').addOption(option('json'));
 }
 
 function refuseUnknown(unknown: readonly string[], file: string): void {
@@ -200,7 +200,7 @@ function teardownOf(site: Site, canary: Canary): Teardown {
   const names = siteNames(site.id, canary.settings);
   return {
     id: site.id,
-    secrets: [names.dbSecretId, names.adminSecretId],
+    secrets: [names.dbSecretId, names.adminSecretId, names.keysSecretId],
     database: names.database,
     databaseUser: names.databaseUser,
     s3Prefix: names.s3Prefix,
@@ -209,7 +209,7 @@ function teardownOf(site: Site, canary: Canary): Teardown {
 }
 
 function describeTeardown(t: Teardown): string {
-  return `secrets ${t.secrets.join(' and ')} (7-day recovery window), database ${t.database} and user ${t.databaseUser}, S3 prefix ${t.s3Prefix}, registry item ${t.registryItem}`;
+  return `secrets ${t.secrets.slice(0, -1).join(', ')} and ${t.secrets.at(-1)} (7-day recovery window), database ${t.database} and user ${t.databaseUser}, S3 prefix ${t.s3Prefix}, registry item ${t.registryItem}`;
 }
 
 /** Everything `site get` shows; the generated names are read from the synthesized manifests, not re-derived. */

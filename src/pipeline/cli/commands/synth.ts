@@ -2,13 +2,13 @@ import type { Command } from 'commander';
 import { formatProblem, InvalidInputError } from '../../../sites/problems.js';
 import { loadFleet } from '../../../sites/load.js';
 import { synth } from '../../manifests/synth.js';
-import { globals } from './globals.js';
+import { globals, option } from '../options.js';
 
 export function register(program: Command): void {
   program
     .command('validate')
     .description('check sites.yaml and canary.yaml; report every problem with file, line and column')
-    .option('--json', 'machine-readable output')
+    .addOption(option('json'))
     .action((opts: { json?: boolean }, cmd: Command) => {
       const { sites, canary } = globals(cmd);
       try {
@@ -27,7 +27,7 @@ export function register(program: Command): void {
     .command('synth')
     .description('validate the inputs and write their manifests to --out, replacing it atomically')
     .option('--fresh', 'render every site again instead of reusing files whose inputs did not change')
-    .option('--json', 'machine-readable output')
+    .addOption(option('json'))
     .action((opts: { json?: boolean; fresh?: boolean }, cmd: Command) => {
       const { sites, canary, out } = globals(cmd);
       const started = performance.now();

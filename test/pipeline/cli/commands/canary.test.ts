@@ -1,20 +1,13 @@
 import { parseAllDocuments } from 'yaml';
-import { afterAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { renderFleet } from '../../../../src/charts/render.js';
 import { loadFleet } from '../../../../src/sites/load.js';
-import { CANARY_FIXTURE, DIGEST_BLUE, DIGEST_GREEN, DIGEST_NEW, SITES_FIXTURE, workdir, type Workdir } from '../../cli-helpers.js';
+import { workdirs, type Workdir } from '../../../support/cli.js';
+import { CANARY_FIXTURE, DIGEST_BLUE, DIGEST_GREEN, DIGEST_NEW, REPOSITORY, SITES_FIXTURE, swap } from '../../../support/fixtures.js';
 
 // The spawned `aviary canary …` commands, sequential for the same reason as site.test.ts.
 
-const REPO = '123456789012.dkr.ecr.us-west-2.amazonaws.com/wp-fleet';
-const dirs: Workdir[] = [];
-afterAll(() => dirs.forEach((d) => d.remove()));
-
-function fresh(): Workdir {
-  const w = workdir();
-  dirs.push(w);
-  return w;
-}
+const fresh = workdirs();
 
 interface K8s {
   kind: string;
@@ -41,32 +34,27 @@ function canaryEnv(objects: Map<string, K8s[]>): { selector: string; image: stri
   return JSON.parse(map!.data!.canaryEnv);
 }
 
-function swap(text: string, from: string, to: string): string {
-  if (text.split(from).length !== 2) throw new Error(`expected exactly one ${JSON.stringify(from)}`);
-  return text.replace(from, to);
-}
-
 describe('aviary canary select', () => {
   test('switches the selector (comment kept in its column); the canary-env ConfigMap follows', async () => {
     const w = fresh();
     const sites = w.stamp('sites.yaml');
     const r = await w.run(['canary', 'select', 'blue']);
     expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
+    expect(r.code).toBe(0);
     expect(r.stdout).toContain('The active canary is now blue (was green)');
     expect(w.read('canary.yaml')).toBe(swap(CANARY_FIXTURE, 'selector: green        #', 'selector: blue         #'));
     expect(w.stamp('sites.yaml')).toEqual(sites);
-    expect(canaryEnv(synthesized(w))).toEqual({ selector: 'blue', image: `${REPO}@sha256:${DIGEST_BLUE}` });
+    expect(canaryEnv(synthesized(w))).toEqual({ selector: 'blue', image: `${REPOSITORY}@sha256:${DIGEST_BLUE}` });
   });
 
   test('selecting the active color says so and touches nothing; an unknown color is a usage error', async () => {
     const w = fresh();
     const stamp = w.stamp('canary.yaml');
     const r = await w.run(['canary', 'select', 'green']);
-    expect(r.status).toBe(0);
+    expect(r.code).toBe(0);
     expect(r.stdout).toBe('green is already the active canary; nothing changed.\n');
     const bad = await w.run(['canary', 'select', 'red']);
-    expect(bad.status).toBe(2);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('Allowed choices are blue, green');
     expect(w.stamp('canary.yaml')).toEqual(stamp);
   });
@@ -78,25 +66,25 @@ describe('aviary canary set-image', () => {
     const before = synthesized(w);
     const r = await w.run(['canary', 'set-image', `sha256:${DIGEST_NEW}`]);
     expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
+    expect(r.code).toBe(0);
     expect(r.stdout).toContain('2 sites on green rerun their Jobs with it (caches flushed): beta, delta.');
     expect(w.read('canary.yaml')).toBe(swap(CANARY_FIXTURE, `"${DIGEST_GREEN}"`, `"${DIGEST_NEW}"`));
     expect(w.read('sites.yaml')).toBe(SITES_FIXTURE);
 
     const after = synthesized(w);
     for (const id of ['beta', 'delta']) {
-      expect(jobs(after, id).map((j) => j.spec.template!.spec.containers[0].image)).toEqual(Array(3).fill(`${REPO}@sha256:${DIGEST_NEW}`));
+      expect(jobs(after, id).map((j) => j.spec.template!.spec.containers[0].image)).toEqual(Array(3).fill(`${REPOSITORY}@sha256:${DIGEST_NEW}`));
       // New names: Argo CD creates the new Jobs, so they run again.
       expect(jobs(after, id).map((j) => j.metadata.name)).not.toEqual(jobs(before, id).map((j) => j.metadata.name));
     }
     expect(jobs(after, 'alpha')).toEqual(jobs(before, 'alpha'));
-    expect(canaryEnv(after).image).toBe(`${REPO}@sha256:${DIGEST_NEW}`);
+    expect(canaryEnv(after).image).toBe(`${REPOSITORY}@sha256:${DIGEST_NEW}`);
   });
 
   test('--promote also switches the traffic of the sites on the canary color', async () => {
     const w = fresh();
     const r = await w.run(['canary', 'set-image', DIGEST_NEW, '--promote', '--json']);
-    expect(r.status).toBe(0);
+    expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({ changed: true, files: ['sites.yaml', 'canary.yaml'], color: 'green', rerun: ['beta', 'delta'] });
     expect(out.promoted.map((m: { id: string }) => m.id)).toEqual(['beta']);
@@ -109,10 +97,10 @@ describe('aviary canary set-image', () => {
     const w = fresh();
     const stamps = [w.stamp('sites.yaml'), w.stamp('canary.yaml')];
     const bad = await w.run(['canary', 'set-image', 'latest']);
-    expect(bad.status).toBe(1);
+    expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^canary\.yaml:7:15: services\.green\.imageTag: "latest" is not a sha256 digest \(after this edit; refused\)/m);
     const same = await w.run(['canary', 'set-image', DIGEST_GREEN]);
-    expect(same.status).toBe(0);
+    expect(same.code).toBe(0);
     expect(same.stdout).toMatch(/already runs sha256:216c0204a7f3…; nothing changed/);
     expect([w.stamp('sites.yaml'), w.stamp('canary.yaml')]).toEqual(stamps);
   });
@@ -121,7 +109,7 @@ describe('aviary canary set-image', () => {
     const w = fresh();
     const stamps = [w.stamp('sites.yaml'), w.stamp('canary.yaml')];
     const r = await w.run(['canary', 'set-image', DIGEST_NEW, '--promote', '--dry-run']);
-    expect(r.status).toBe(0);
+    expect(r.code).toBe(0);
     expect(r.stdout).toContain(`--- sites.yaml\n+++ sites.yaml\n`);
     expect(r.stdout).toContain(`-    imageTag: "${DIGEST_GREEN}"   # pushed by CI\n+    imageTag: "${DIGEST_NEW}"   # pushed by CI\n`);
     expect(r.stdout).toMatch(/Dry run: nothing was written\.\n$/);
@@ -131,7 +119,7 @@ describe('aviary canary set-image', () => {
   test('--help describes the command', async () => {
     const w = fresh();
     const r = await w.run(['canary', 'set-image', '--help']);
-    expect(r.status).toBe(0);
+    expect(r.code).toBe(0);
     expect(r.stdout).toContain('Usage: aviary canary set-image [options] <digest>');
     expect(r.stdout).toContain('--promote');
   });

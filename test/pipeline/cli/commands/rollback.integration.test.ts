@@ -1,22 +1,17 @@
 // rollback and deploy land their commit in the config repo's remote (the
 // source of truth the next pipeline run reads), or in a pull request there,
 // against real bare repos and the GitHub protocol server.
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGitHubServer, type GitHubServer } from '../../../support/github-server.js';
-import { bareRepo, commitInputs, configRepo, git, runCli, sitesYaml, tempDir, treeAt } from '../../git/helpers.js';
+import { describe, expect, it } from 'vitest';
+import { useGitHubServer } from '../../../support/github-server.js';
+import { runCli } from '../../../support/cli.js';
+import { scratchDir, sitesYaml } from '../../../support/fixtures.js';
+import { bareRepo, commitInputs, configRepo, git, treeAt } from '../../../support/git.js';
 
 const TOKEN = 'ghp_aviaryRollbackToken0123456789';
-const root = tempDir('aviary-rollback-push-');
-let gh: GitHubServer;
-beforeAll(async () => {
-  gh = await startGitHubServer({ token: TOKEN });
-});
-afterAll(async () => {
-  await gh?.stop();
-  rmSync(root, { recursive: true, force: true });
-});
+const root = scratchDir('aviary-rollback-push-');
+const gh = useGitHubServer({ token: TOKEN });
 
 const head = async (repo: string, ref = 'main') => (await git(repo, 'rev-parse', ref)).trim();
 

@@ -1,21 +1,14 @@
 import { parseAllDocuments } from 'yaml';
-import { afterAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { renderFleet } from '../../../../src/charts/render.js';
 import { loadFleet } from '../../../../src/sites/load.js';
-import { CANARY_FIXTURE, DIGEST_BLUE, DIGEST_GREEN, fleetOf, SITES_FIXTURE, workdir, type Workdir } from '../../cli-helpers.js';
+import { workdirs, type Workdir } from '../../../support/cli.js';
+import { CANARY_FIXTURE, DIGEST_BLUE, DIGEST_GREEN, fleetOf, REPOSITORY, SITES_FIXTURE, swap } from '../../../support/fixtures.js';
 
 // The spawned `aviary site …` commands, in temp dirs holding copies of the fixtures. Sequential on purpose:
 // each spawn is a whole CLI start, and a loaded 2-core CI machine would push concurrent ones past the timeout.
 
-const REPO = '123456789012.dkr.ecr.us-west-2.amazonaws.com/wp-fleet';
-const dirs: Workdir[] = [];
-afterAll(() => dirs.forEach((d) => d.remove()));
-
-function fresh(files?: Record<string, string>): Workdir {
-  const w = workdir(files);
-  dirs.push(w);
-  return w;
-}
+const fresh = workdirs();
 
 interface K8s {
   kind: string;
@@ -38,21 +31,16 @@ function synthesized(w: Workdir, id: string) {
   return { routes, jobImages: [...new Set(jobs.map((j) => j.spec.template!.spec.containers[0].image))], jobNames: jobs.map((j) => j.metadata.name) };
 }
 
-function swap(text: string, from: string, to: string): string {
-  if (text.split(from).length !== 2) throw new Error(`expected exactly one ${JSON.stringify(from)}`);
-  return text.replace(from, to);
-}
-
 describe('aviary site upgrade / promote', () => {
   test('upgrade: service moves to the canary, traffic stays; Jobs run the canary image', async () => {
     const w = fresh();
     const before = synthesized(w, 'alpha');
     expect(before.routes['alpha.example.com']).toBe('blue');
-    expect(before.jobImages).toEqual([`${REPO}@sha256:${DIGEST_BLUE}`]);
+    expect(before.jobImages).toEqual([`${REPOSITORY}@sha256:${DIGEST_BLUE}`]);
 
     const r = await w.run(['site', 'upgrade', 'alpha']);
     expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
+    expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Upgraded 1 site to green, the active canary .*: alpha\.$/m);
     expect(w.read('sites.yaml')).toBe(
       swap(SITES_FIXTURE, '    service: blue                 # on blue for now\n', '    service: green                # on blue for now\n    ingress: blue\n'),
@@ -62,7 +50,7 @@ describe('aviary site upgrade / promote', () => {
     const after = synthesized(w, 'alpha');
     expect(after.routes['alpha.example.com']).toBe('blue');
     expect(after.routes['alpha.preview.example.com']).toBe('green');
-    expect(after.jobImages).toEqual([`${REPO}@sha256:${DIGEST_GREEN}`]);
+    expect(after.jobImages).toEqual([`${REPOSITORY}@sha256:${DIGEST_GREEN}`]);
   });
 
   test('promote: the Ingress routes the hostnames to the canary Service; the comment-carrying ingress line goes', async () => {
@@ -70,7 +58,7 @@ describe('aviary site upgrade / promote', () => {
     const before = synthesized(w, 'beta');
     expect(before.routes['www.beta.example.com']).toBe('blue');
     const r = await w.run(['site', 'promote', 'beta']);
-    expect(r.status).toBe(0);
+    expect(r.code).toBe(0);
     expect(r.stdout).toContain('Promoted 1 site to green');
     // beta was upgraded before (service already green): only the flush Job reruns, because traffic moved.
     expect(r.stdout).toContain('Caches flushed on green: beta.');
@@ -85,7 +73,7 @@ describe('aviary site upgrade / promote', () => {
     const w = fresh();
     const stamp = w.stamp('sites.yaml');
     const r = await w.run(['site', 'upgrade', 'delta']);
-    expect(r.status).toBe(0);
+    expect(r.code).toBe(0);
     expect(r.stdout).toBe('Nothing to do: delta is already on green, the active canary.\n');
     expect(w.stamp('sites.yaml')).toEqual(stamp);
   });
@@ -94,7 +82,7 @@ describe('aviary site upgrade / promote', () => {
     const w = fresh();
     const stamps = [w.stamp('sites.yaml'), w.stamp('canary.yaml')];
     const r = await w.run(['site', 'promote', '--all', '--dry-run']);
-    expect(r.status).toBe(0);
+    expect(r.code).toBe(0);
     expect(r.stdout).toContain('--- sites.yaml\n+++ sites.yaml\n');
     expect(r.stdout).toContain('\n-    ingress: blue   # traffic stays on blue\n');
     expect(r.stdout).toContain('\n-    service: blue                 # on blue for now\n+    service: green                # on blue for now\n');
@@ -105,7 +93,7 @@ describe('aviary site upgrade / promote', () => {
   test('--from narrows --all to one color; --json reports each move', async () => {
     const w = fresh();
     const r = await w.run(['site', 'promote', '--all', '--from', 'blue', '--json']);
-    expect(r.status).toBe(0);
+    expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({ changed: true, written: true, files: ['sites.yaml'], color: 'green', unchanged: [] });
     expect(out.moved.map((m: { id: string }) => m.id)).toEqual(['alpha', 'gamma']);
@@ -117,11 +105,11 @@ describe('aviary site upgrade / promote', () => {
     const w = fresh();
     const stamp = w.stamp('sites.yaml');
     const unknown = await w.run(['site', 'upgrade', 'alpha', 'nope']);
-    expect(unknown.status).toBe(1);
+    expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('unknown site nope: not in sites.yaml; nothing was written');
     for (const args of [['site', 'upgrade'], ['site', 'upgrade', 'alpha', '--all'], ['site', 'promote', '--from', 'red'], ['site', 'upgrade', '--bogus']]) {
       const r = await w.run(args);
-      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.code, args.join(' ')).toBe(2);
     }
     expect(w.stamp('sites.yaml')).toEqual(stamp);
   });
@@ -130,7 +118,7 @@ describe('aviary site upgrade / promote', () => {
     const w = fresh({ 'sites.yaml': swap(SITES_FIXTURE, 'service: blue }', 'service: red }'), 'canary.yaml': CANARY_FIXTURE });
     const stamp = w.stamp('sites.yaml');
     const r = await w.run(['site', 'upgrade', 'alpha']);
-    expect(r.status).toBe(1);
+    expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^sites\.yaml:21:\d+: sites\[2\]\.service: "red" is not a color/m);
     expect(w.stamp('sites.yaml')).toEqual(stamp);
   });
@@ -141,7 +129,7 @@ describe('aviary site create / get / list / terminate', () => {
     const w = fresh();
     const r = await w.run(['site', 'create', '--id', 'shop', '--name', 'Shop | "Best"', '--theme', 'astra', '--hostname', 'shop.example.com', '--hostname', 'www.shop.example.com', '--canonical', 'www.shop.example.com']);
     expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
+    expect(r.code).toBe(0);
     expect(r.stdout).toContain('Added site shop on green (shop.example.com, www.shop.example.com) to sites.yaml.');
     expect(w.read('sites.yaml')).toBe(
       swap(
@@ -152,14 +140,14 @@ describe('aviary site create / get / list / terminate', () => {
     );
 
     const got = await w.run(['site', 'get', 'shop', '--json']);
-    expect(got.status).toBe(0);
+    expect(got.code).toBe(0);
     const site = JSON.parse(got.stdout);
     expect(site).toMatchObject({
       id: 'shop',
       name: 'Shop | "Best"',
       service: 'green',
       ingress: 'green',
-      image: `${REPO}@sha256:${DIGEST_GREEN}`,
+      image: `${REPOSITORY}@sha256:${DIGEST_GREEN}`,
       canonicalHostname: 'www.shop.example.com',
       previewHostname: 'shop.preview.example.com',
       manifest: 'dist/sites/shop/shop.yaml',
@@ -179,17 +167,17 @@ describe('aviary site create / get / list / terminate', () => {
     const w = fresh();
     const stamp = w.stamp('sites.yaml');
     const r = await w.run(['site', 'create', '--id', 'shop', '--name', 'S', '--theme', 'astra', '--hostname', 'www.beta.example.com']);
-    expect(r.status).toBe(1);
+    expect(r.code).toBe(1);
     expect(r.stderr).toContain('hostname "www.beta.example.com" is already used by sites[1] (beta) (after this edit; refused)');
     expect(r.stderr).toContain('nothing was written');
     expect(w.stamp('sites.yaml')).toEqual(stamp);
-    expect((await w.run(['site', 'create', '--id', 'x', '--name', 'X'])).status).toBe(2);
+    expect((await w.run(['site', 'create', '--id', 'x', '--name', 'X'])).code).toBe(2);
   });
 
   test('get of an unknown site exits 1; list filters by color, as a table or JSON', async () => {
     const w = fresh();
     const missing = await w.run(['site', 'get', 'nope']);
-    expect(missing.status).toBe(1);
+    expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('there is no site "nope" in sites.yaml');
 
     const table = await w.run(['site', 'list']);
@@ -204,10 +192,10 @@ describe('aviary site create / get / list / terminate', () => {
   test('terminate: one site needs no confirmation and names what teardown will delete', async () => {
     const w = fresh();
     const r = await w.run(['site', 'terminate', 'alpha']);
-    expect(r.status).toBe(0);
+    expect(r.code).toBe(0);
     expect(r.stdout).toContain('Removed site alpha from sites.yaml.');
     expect(r.stdout).toContain(
-      'alpha: secrets aviary/sites/alpha/db and aviary/sites/alpha/admin (7-day recovery window), database wp_alpha and user wp_alpha, S3 prefix sites/alpha/, registry item alpha',
+      'alpha: secrets aviary/sites/alpha/db, aviary/sites/alpha/admin and aviary/sites/alpha/keys (7-day recovery window), database wp_alpha and user wp_alpha, S3 prefix sites/alpha/, registry item alpha',
     );
     expect(w.read('sites.yaml')).toBe(swap(SITES_FIXTURE, SITES_FIXTURE.slice(SITES_FIXTURE.indexOf('  - id: alpha'), SITES_FIXTURE.indexOf('  # beta was')), ''));
     expect(renderFleet(loadFleet(w.path('sites.yaml'), w.path('canary.yaml'))).some((f) => f.path.startsWith('sites/alpha/'))).toBe(false);
@@ -217,15 +205,15 @@ describe('aviary site create / get / list / terminate', () => {
     const w = fresh();
     const stamp = w.stamp('sites.yaml');
     const refused = await w.run(['site', 'terminate', 'alpha', 'gamma']);
-    expect(refused.status).toBe(1);
+    expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('terminating 2 sites needs --yes');
     const dry = await w.run(['site', 'terminate', 'alpha', 'gamma', '--dry-run']);
-    expect(dry.status).toBe(0);
+    expect(dry.code).toBe(0);
     expect(dry.stdout).toContain('-  - id: alpha');
     expect(w.stamp('sites.yaml')).toEqual(stamp);
 
     const done = await w.run(['site', 'terminate', 'alpha', 'gamma', '--yes', '--json']);
-    expect(done.status).toBe(0);
+    expect(done.code).toBe(0);
     expect(JSON.parse(done.stdout).removed).toEqual([
       { id: 'alpha', secrets: ['aviary/sites/alpha/db', 'aviary/sites/alpha/admin'], database: 'wp_alpha', databaseUser: 'wp_alpha', s3Prefix: 'sites/alpha/', registryItem: 'alpha' },
       { id: 'gamma', secrets: ['aviary/sites/gamma/db', 'aviary/sites/gamma/admin'], database: 'wp_gamma', databaseUser: 'wp_gamma', s3Prefix: 'sites/gamma/', registryItem: 'gamma' },
@@ -240,7 +228,7 @@ test('bulk: upgrading 1,200 sites through the CLI is one edit of one file', asyn
   const w = fresh({ 'sites.yaml': big, 'canary.yaml': CANARY_FIXTURE });
   const r = await w.run(['site', 'upgrade', '--all', '--json']);
   expect(r.stderr).toBe('');
-  expect(r.status).toBe(0);
+  expect(r.code).toBe(0);
   expect(JSON.parse(r.stdout).moved).toHaveLength(n);
   expect(w.read('sites.yaml')).toBe(big.replaceAll('    service: blue\n', '    service: green\n    ingress: blue\n'));
   const again = await w.run(['site', 'upgrade', '--all']);

@@ -14,38 +14,23 @@ import { ensureBucket } from '../../../src/pipeline/hook/init.js';
 import { provisionSites } from '../../../src/pipeline/hook/provision.js';
 import { teardownSites } from '../../../src/pipeline/hook/teardown.js';
 import { OutsideSystemError } from '../../../src/pipeline/shared/errors.js';
+import { httpFaultProxy, mysqlFaultProxy, type FaultMode, type FaultProxy } from '../../support/faults.js';
+import { site } from '../../support/fixtures.js';
 import { startMariaDb } from '../../support/mariadb.js';
-import {
-  adminSql,
-  clients,
-  freshStore,
-  httpFaultProxy,
-  mariadb,
-  motoEndpoint,
-  mysqlFaultProxy,
-  site,
-  testHook,
-  uniq,
-  type FaultMode,
-  type FaultProxy,
-} from './support.js';
+import { adminSql, clients, freshStore, mariadb, motoEndpoint, testHook, uniq, useFreshStore } from '../../support/store.js';
 
-let aws: AwsClients;
-let store: { table: string; bucket: string };
+const { aws, store } = useFreshStore();
 let awsProxy: FaultProxy;
 let sqlProxy: FaultProxy;
 let proxied: AwsClients;
 
 beforeAll(async () => {
-  aws = clients();
-  store = await freshStore(aws);
   awsProxy = await httpFaultProxy(motoEndpoint());
   sqlProxy = await mysqlFaultProxy(mariadb().port);
   proxied = clients(awsProxy.url);
 });
 afterAll(async () => {
   proxied?.destroy();
-  aws?.destroy();
   await awsProxy?.stop();
   await sqlProxy?.stop();
 });
@@ -62,7 +47,7 @@ async function expectProvisioned(id: string): Promise<void> {
   const admin = JSON.parse((await aws.secrets.send(new GetSecretValueCommand({ SecretId: `aviary/sites/${id}/admin` }))).SecretString!);
   expect(admin.password).toMatch(/^[A-Za-z0-9_-]{32}$/);
   const listed = await aws.secrets.send(new ListSecretsCommand({ Filters: [{ Key: 'name', Values: [`aviary/sites/${id}/`] }] }));
-  expect(listed.SecretList?.map((s) => s.Name).sort()).toEqual([`aviary/sites/${id}/admin`, `aviary/sites/${id}/db`]);
+  expect(listed.SecretList?.map((s) => s.Name).sort()).toEqual([`aviary/sites/${id}/admin`, `aviary/sites/${id}/db`, `aviary/sites/${id}/keys`]);
   // The MySQL user's password is the one in the secret, and it works on its database.
   const c = await mysql.createConnection({ host: mariadb().host, port: mariadb().port, user: db.username, password: db.password, database: db.database });
   await c.query('CREATE TABLE IF NOT EXISTS t (id INT)');
@@ -74,7 +59,7 @@ async function expectProvisioned(id: string): Promise<void> {
 async function expectTornDown(id: string): Promise<void> {
   const item = (await aws.dynamodb.send(new GetItemCommand({ TableName: store.table, Key: { id: { S: id } } }))).Item;
   expect(item?.status?.S).toBe('terminated');
-  for (const kind of ['db', 'admin']) {
+  for (const kind of ['db', 'admin', 'keys']) {
     expect((await aws.secrets.send(new DescribeSecretCommand({ SecretId: `aviary/sites/${id}/${kind}` }))).DeletedDate).toBeDefined();
   }
   const left = await adminSql(async (c) => ({

@@ -5,13 +5,14 @@ import { writeFileSync } from 'node:fs';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AwsClients } from '../../../src/pipeline/hook/aws.js';
-import { commitFiles, git, initRepo, manifestsRepo } from './git-fixtures.js';
-import { canaryYaml, cliEnv, clients, fleetDir, freshStore, mariadb, runCli, sitesYaml, uniq, type CliResult } from './support.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { fleetDir, runCli, type CliResult } from '../../../support/cli.js';
+import { canaryYaml, sitesYaml } from '../../../support/fixtures.js';
+import { commitFiles, gitSync, initRepo, manifestsRepo } from '../../../support/git.js';
+import { cliEnv, mariadb, uniq, useFreshStore } from '../../../support/store.js';
 
-let aws: AwsClients;
-let store: { table: string; bucket: string };
+const { aws, store } = useFreshStore();
+
 /** Every output of every run, checked at the end for secrets. */
 const outputs: CliResult[] = [];
 const secretsSeen = new Set<string>();
@@ -27,20 +28,14 @@ async function status(id: string): Promise<string | undefined> {
 }
 
 async function remember(id: string): Promise<void> {
-  for (const kind of ['db', 'admin']) {
-    const v = JSON.parse((await aws.secrets.send(new GetSecretValueCommand({ SecretId: `aviary/sites/${id}/${kind}` }))).SecretString!);
-    secretsSeen.add(v.password);
+  for (const kind of ['db', 'admin', 'keys']) {
+    const v = JSON.parse((await aws.secrets.send(new GetSecretValueCommand({ SecretId: `aviary/sites/${id}/${kind}` }))).SecretString!) as Record<string, string>;
+    for (const value of kind === 'keys' ? Object.values(v) : [v.password!]) secretsSeen.add(value);
   }
 }
 
-beforeAll(async () => {
-  aws = clients();
-  store = await freshStore(aws);
+beforeAll(() => {
   secretsSeen.add(mariadb().adminPassword);
-});
-
-afterAll(() => {
-  aws?.destroy();
 });
 
 describe('aviary hook (CLI)', () => {
@@ -85,7 +80,7 @@ describe('aviary hook (CLI)', () => {
     expect(uncommitted.code).toBe(0);
     expect(uncommitted.stdout).toContain(`left alone, still live: ${b} (declared in sites.yaml at HEAD`);
     expect(await status(b)).toBe('ready');
-    git(config, 'commit', '-q', '-am', 'remove b, add c');
+    gitSync(config, 'commit', '-q', '-am', 'remove b, add c');
 
     const down = await run('teardown', '--teardown-grace', '0');
     expect(down.code).toBe(0);
@@ -133,7 +128,7 @@ describe('aviary hook (CLI)', () => {
 
     const dry = await cli(['hook', 'teardown', ...ids, '--dry-run', '--recovery-days', '30'], fleet.dir);
     expect(dry.code).toBe(0);
-    expect(dry.stdout).toContain(`secrets aviary/sites/${ids[0]}/db, aviary/sites/${ids[0]}/admin: delete with a 30-day recovery window`);
+    expect(dry.stdout).toContain(`secrets aviary/sites/${ids[0]}/db, aviary/sites/${ids[0]}/admin, aviary/sites/${ids[0]}/keys: delete with a 30-day recovery window`);
     expect(dry.stdout).toContain(`MySQL: drop user wp_${ids[1]!.replace('-', '_')}`);
     expect(dry.stdout).toContain('Without --dry-run this would be refused');
     expect(dry.stdout).toContain('Dry run: nothing was deleted.');

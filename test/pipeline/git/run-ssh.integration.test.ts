@@ -2,13 +2,14 @@
 // stand-in for ssh that runs the remote's git-upload-pack / git-receive-pack
 // here (no sshd on a CI machine). What is tested is that Aviary hands the
 // operator's GIT_SSH_COMMAND to git for the manifests repo and the config repo.
-import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { bareRepo, commitInputs, configRepo, git, runCli, sitesYaml, tempDir, treeAt } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../../support/cli.js';
+import { scratchDir, sitesYaml } from '../../support/fixtures.js';
+import { bareRepo, commitInputs, configRepo, git, treeAt } from '../../support/git.js';
 
-const root = tempDir('aviary-ssh-');
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const root = scratchDir('aviary-ssh-');
 
 /** `ssh [host] [command]` (GIT_SSH_VARIANT=simple): records the host, runs the command locally. */
 function fakeSsh(): { env: NodeJS.ProcessEnv; hosts: () => string[] } {

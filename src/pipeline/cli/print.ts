@@ -1,0 +1,14 @@
+import { mask } from '../shared/mask.js';
+
+/**
+ * A command's answer goes to stdout, its progress and notes to stderr, so
+ * `--json` output stays parseable. Both are masked here as well as by the
+ * bin's stream mask, for callers that run `main()` in-process.
+ */
+export const say = (text: string): void => void process.stdout.write(`${mask(text)}\n`);
+export const note = (text: string): void => void process.stderr.write(`${mask(text)}\n`);
+
+/** JSON for `--json`, else the text. */
+export function answer(json: boolean | undefined, value: unknown, text: () => string): void {
+  say(json ? JSON.stringify(value, null, 2) : text());
+}

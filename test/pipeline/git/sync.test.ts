@@ -1,0 +1,40 @@
+// The file sync, against a real git.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { gitIn } from '../../../src/pipeline/git/run.js';
+import { applyChanges, blobId, changesToward, trackedFiles } from '../../../src/pipeline/git/sync.js';
+import { scratchDir } from '../../support/fixtures.js';
+import { git } from '../../support/git.js';
+
+const root = scratchDir('aviary-git-unit-');
+
+describe('file sync', () => {
+  it('computes git blob ids, changes only differing files, removes emptied folders, keeps dot files', async () => {
+    const dir = join(root, 'sync');
+    await git(root, 'init', '-q', dir);
+    mkdirSync(join(dir, 'sites/a'), { recursive: true });
+    mkdirSync(join(dir, 'sites/b'), { recursive: true });
+    writeFileSync(join(dir, 'sites/a/a.yaml'), 'a: 1\n');
+    writeFileSync(join(dir, 'sites/b/b.yaml'), 'b: 1\n');
+    writeFileSync(join(dir, '.gitattributes'), '* text\n');
+    await git(dir, 'add', '-A');
+    expect(blobId('a: 1\n')).toBe((await git(dir, 'hash-object', 'sites/a/a.yaml')).trim());
+
+    const tracked = await trackedFiles(gitIn(dir), '.');
+    expect([...tracked.keys()].sort()).toEqual(['sites/a/a.yaml', 'sites/b/b.yaml']);
+    const changes = changesToward(dir, '.', tracked, [
+      { path: 'sites/a/a.yaml', content: 'a: 1\n' },
+      { path: 'sites/c/c.yaml', content: 'c: 1\n' },
+    ]);
+    expect(changes).toEqual([
+      { path: 'sites/b/b.yaml', before: 'b: 1\n' },
+      { path: 'sites/c/c.yaml', after: 'c: 1\n' },
+    ]);
+    applyChanges(dir, '.', changes);
+    await git(dir, 'add', '-A');
+    expect((await git(dir, 'ls-files')).trim().split('\n').sort()).toEqual(['.gitattributes', 'sites/a/a.yaml', 'sites/c/c.yaml']);
+    expect(() => readFileSync(join(dir, 'sites/b/b.yaml'))).toThrow();
+    expect((await import('node:fs')).existsSync(join(dir, 'sites/b'))).toBe(false);
+  });
+});

@@ -1,0 +1,71 @@
+// Rendered manifests and reading them back: the render of inputs given as
+// text, a dist/ tree as path → content, and the Kubernetes objects of a file.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { renderFleet, renderSite, type ManifestFile } from '../../src/charts/render.js';
+import { parseFleet } from '../../src/sites/load.js';
+import { Source } from '../../src/sites/source.js';
+import type { Fleet } from '../../src/sites/types.js';
+
+/** A synthesized Kubernetes object, read back from YAML; tests walk it freely. */
+export type K8sObject = Record<string, any>;
+
+/** The manifests of inputs given as text (no salt: tests compare renders with renders). */
+export function render(sites: string, canary: string): ManifestFile[] {
+  return renderFleet(parseFleet(new Source('sites.yaml', sites), new Source('canary.yaml', canary)));
+}
+
+/** Rendered files as path → content. */
+export function asMap(files: readonly ManifestFile[]): Map<string, string> {
+  return new Map(files.map((f) => [f.path, f.content]));
+}
+
+/** The whole dist/ of a fleet as path → content. */
+export function distOf(fleet: Fleet): Map<string, string> {
+  return asMap(renderFleet(fleet));
+}
+
+/** Every file under `dir` (a dist/ folder on disk), by path relative to it. */
+export function filesUnder(dir: string): Map<string, string> {
+  const files = new Map<string, string>();
+  const walk = (d: string) => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const path = join(d, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else files.set(relative(dir, path), readFileSync(path, 'utf8'));
+    }
+  };
+  walk(dir);
+  return files;
+}
+
+/** The paths whose content differs (or exists on one side only) between two dist/ trees. */
+export function changedPaths(before: Map<string, string>, after: Map<string, string>): string[] {
+  const paths = new Set([...before.keys(), ...after.keys()]);
+  return [...paths].filter((p) => before.get(p) !== after.get(p)).sort();
+}
+
+/** Reads a multi-document YAML file back into objects; fails loudly on any YAML error. */
+export function parseManifests(content: string): K8sObject[] {
+  return parseAllDocuments(content).map((doc) => {
+    if (doc.errors.length > 0) throw new Error(`unreadable YAML: ${doc.errors.map((e) => e.message).join('; ')}`);
+    return doc.toJS() as K8sObject;
+  });
+}
+
+/** The objects of one site's file. */
+export function siteObjects(fleet: Fleet, id: string): K8sObject[] {
+  const site = fleet.sites.find((s) => s.id === id);
+  if (!site) throw new Error(`no site ${id} in the fleet`);
+  return parseManifests(renderSite(site, fleet.canary).content);
+}
+
+export function only<T>(items: readonly T[], what: string): T {
+  if (items.length !== 1) throw new Error(`expected exactly one ${what}, found ${items.length}`);
+  return items[0];
+}
+
+export function ofKind(objects: readonly K8sObject[], kind: string): K8sObject[] {
+  return objects.filter((o) => o.kind === kind);
+}
