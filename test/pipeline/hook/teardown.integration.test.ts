@@ -40,7 +40,7 @@ async function databaseExists(name: string): Promise<boolean> {
 }
 
 describe('hook teardown', () => {
-  it('backs up, then deletes secrets (restorable, with the window), database and user, moves every object into the backup, and marks the item terminated; other sites untouched', async () => {
+  it('backs up, then deletes secrets (restorable, with the window), database and user, moves every object into the backup, and marks the item terminated; other sites untouched', { timeout: 180_000 }, async () => {
     const gone = uniq('gone-');
     const kept = uniq('kept-');
     await provisionSites(testHook({ aws, ...store }).ctx, [site(gone), site(kept)]);
