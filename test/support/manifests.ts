@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 // Rendered manifests and reading them back: the render of inputs given as
 // text, a dist/ tree as path → content, and the Kubernetes objects of a file.
 import { readdirSync, readFileSync } from 'node:fs';
@@ -68,4 +69,12 @@ export function only<T>(items: readonly T[], what: string): T {
 
 export function ofKind(objects: readonly K8sObject[], kind: string): K8sObject[] {
   return objects.filter((o) => o.kind === kind);
+}
+
+/**
+ * The web-tier shard file of a site, written out from the contract rather
+ * than taken from the charts: the first 4 bytes of sha256(id), mod the shard count.
+ */
+export function shardFile(id: string, shards = 32): string {
+  return `services/shard-${String(createHash('sha256').update(id).digest().readUInt32BE(0) % shards).padStart(String(shards - 1).length, '0')}.yaml`;
 }

@@ -48,6 +48,12 @@ export interface ServicesPlan {
 export interface Plan {
   readonly sites: readonly SitePlan[];
   readonly services: ServicesPlan;
+  /**
+   * Web-tier shard files (`services/shard-NN.yaml`: host map and site
+   * secrets) that change: they follow from the site changes, so they are
+   * listed by file, not as a change of the services.
+   */
+  readonly shards: readonly string[];
   /** Objects outside services/ and sites/ (the Argo CD bootstrap). */
   readonly other: readonly ObjectChange[];
   /** All Jobs that will run, across sites. */
@@ -67,10 +73,12 @@ interface K8sObject {
 export function planOf(changes: readonly FileChange[]): Plan {
   const bySite = new Map<string, FileChange[]>();
   const services: FileChange[] = [];
+  const shards: string[] = [];
   const other: FileChange[] = [];
   for (const change of changes) {
     const site = /^sites\/([^/]+)\//.exec(change.path)?.[1];
     if (site) bySite.set(site, [...(bySite.get(site) ?? []), change]);
+    else if (change.path.startsWith('services/shard-')) shards.push(change.path);
     else if (change.path.startsWith('services/')) services.push(change);
     else other.push(change);
   }
@@ -78,6 +86,7 @@ export function planOf(changes: readonly FileChange[]): Plan {
   return {
     sites,
     services: servicesPlan(services),
+    shards: shards.sort(),
     other: objectChanges(objectsOf(other, 'before'), objectsOf(other, 'after')),
     jobs: sites.flatMap((s) => s.jobs),
     teardown: sites.filter((s) => s.change === 'removed').map((s) => s.id),
@@ -181,6 +190,9 @@ function selectorOf(objects: readonly K8sObject[]): string | undefined {
 
 // ---- rendering ----
 
+/** `services/shard-07.yaml` → `shard-07`. */
+const shardName = (path: string) => path.replace(/^services\/|\.yaml$/g, '');
+
 export type PlanFormat = 'text' | 'markdown' | 'json';
 
 const SIGN: Record<Change, string> = { added: '+', changed: '~', removed: '-' };
@@ -231,6 +243,7 @@ function text(plan: Plan): string {
     lines.push(...objects(site.objects));
     if (site.jobs.length > 0) lines.push(`    Jobs that will run: ${site.jobs.join(', ')}`);
   }
+  if (plan.shards.length > 0) lines.push('', `web tier: host map and site secrets in ${plan.shards.map(shardName).join(', ')}`);
   if (plan.other.length > 0) lines.push('', 'Argo CD bootstrap:', ...objects(plan.other));
   return lines.join('\n');
 }
@@ -254,6 +267,7 @@ function markdown(plan: Plan): string {
     }
   }
   if (plan.teardown.length > 0) lines.push('', `> **Teardown:** ${plan.teardown.map(code).join(', ')} will be removed from the cluster, and the teardown hook will delete their data.`);
+  if (plan.shards.length > 0) lines.push('', `Web tier: host map and site secrets in ${plan.shards.map((p) => code(shardName(p))).join(', ')}.`);
   if (plan.other.length > 0) lines.push('', '#### Argo CD bootstrap', '', ...plan.other.map((o) => `- ${SIGN[o.change]} ${o.kind} ${code(o.name)}`));
   return lines.join('\n');
 }

@@ -8,7 +8,7 @@ import { revertInputCommit } from '../../../src/pipeline/config-repo/rollback.js
 import { runCli } from '../../support/cli.js';
 import { canaryYaml, scratchDir, sitesYaml, type SiteSpec } from '../../support/fixtures.js';
 import { bareRepo, commitInputs, configRepo, git, treeAt } from '../../support/git.js';
-import { asMap, render } from '../../support/manifests.js';
+import { asMap, parseManifests, render, shardFile } from '../../support/manifests.js';
 
 const root = scratchDir('aviary-rollback-');
 
@@ -58,6 +58,17 @@ async function generatedHistory(dir: string, seed: number) {
   return { commits, states };
 }
 
+/** A shard's host-map entries and secret references that belong to `id` (mine) or to the other sites. */
+function shardEntries(content: string | undefined, id: string, mine: boolean): unknown[] {
+  if (content === undefined) return [];
+  const [hosts, secrets] = parseManifests(content);
+  const ofSite = (siteId: string) => (siteId === id) === mine;
+  return [
+    ...Object.entries(hosts!.data as Record<string, string>).filter(([, entry]) => ofSite((JSON.parse(entry) as { id: string }).id)),
+    ...(secrets!.spec.data as { secretKey: string }[]).filter((d) => ofSite(d.secretKey.replace(/\.(db|keys)$/, ''))),
+  ];
+}
+
 describe('the revert property', () => {
   for (const seed of [1, 2, 3]) {
     it(`seed ${seed}: reverting any one input commit gives back that site's exact manifests and leaves every other file as it is`, { timeout: 120_000 }, async () => {
@@ -71,9 +82,13 @@ describe('the revert property', () => {
         const reverted = asMap(render(readFileSync(join(dir, 'sites.yaml'), 'utf8'), readFileSync(join(dir, 'canary.yaml'), 'utf8')));
         const before = asMap(states[i]!);
         const own = `sites/${site}/${site}.yaml`;
+        const shard = shardFile(site);
         expect(reverted.get(own), `${own} after reverting ${sha.slice(0, 7)}`).toBe(before.get(own));
+        // Its shard of the web tier: its own entries as before, every other site's as at the tip.
+        expect(shardEntries(reverted.get(shard), site, true), shard).toEqual(shardEntries(before.get(shard), site, true));
+        expect(shardEntries(reverted.get(shard), site, false), shard).toEqual(shardEntries(tip.get(shard), site, false));
         for (const path of new Set([...tip.keys(), ...reverted.keys()])) {
-          if (path !== own) expect(reverted.get(path), path).toBe(tip.get(path));
+          if (path !== own && path !== shard) expect(reverted.get(path), path).toBe(tip.get(path));
         }
         // The last commit reverted gives back the whole previous state.
         if (i === commits.length - 1) expect(reverted).toEqual(before);

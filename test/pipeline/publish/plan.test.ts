@@ -7,7 +7,7 @@ import { formatPlan, planOf } from '../../../src/pipeline/publish/plan.js';
 import { runCli } from '../../support/cli.js';
 import { canaryYaml, scratchDir, sitesYaml } from '../../support/fixtures.js';
 import { configRepo } from '../../support/git.js';
-import { render } from '../../support/manifests.js';
+import { render, shardFile } from '../../support/manifests.js';
 
 const NEW_GREEN = 'f'.repeat(64);
 const before = render(sitesYaml([{ id: 'alpha' }, { id: 'bravo' }, { id: 'charlie', service: 'green' }, { id: 'delta' }]), canaryYaml());
@@ -30,6 +30,15 @@ describe('planOf', () => {
     expect(site('charlie')!.jobs).toHaveLength(3);
     expect(site('charlie')!.objects).toContainEqual({ kind: 'Ingress', name: 'charlie', change: 'changed' });
     expect(plan.teardown).toEqual(['delta']);
+  });
+
+  it('lists the web-tier shards a site change rewrites by file, not as a change of the services', () => {
+    const one = planOf(diffFiles(render(sitesYaml([{ id: 'alpha' }]), canaryYaml()), render(sitesYaml([{ id: 'alpha' }, { id: 'golf' }]), canaryYaml())));
+    expect(one.shards).toEqual([shardFile('golf')]);
+    expect(one.services.objects).toEqual([]);
+    const text = formatPlan(one, 'text');
+    expect(text.split('\n')[0]).toBe('Plan: 1 site added, 3 Jobs will run.');
+    expect(text).toContain(`web tier: host map and site secrets in ${shardFile('golf').slice('services/'.length, -'.yaml'.length)}`);
   });
 
   it('reads the rendered objects where it has them, with the same result as parsing the files back', () => {

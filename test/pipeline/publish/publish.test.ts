@@ -10,7 +10,7 @@ import { publish, type PublishOptions } from '../../../src/pipeline/publish/publ
 import type { ManifestFile } from '../../../src/charts/render.js';
 import { canaryYaml, sitesYaml, tempDir } from '../../support/fixtures.js';
 import { bareRepo, commitInputs, configRepo, git, GIT_ENV, treeAt } from '../../support/git.js';
-import { asMap, render } from '../../support/manifests.js';
+import { asMap, render, shardFile } from '../../support/manifests.js';
 
 const dirs: string[] = [];
 const temp = () => {
@@ -54,7 +54,9 @@ describe('publish (push mode, bare repo on disk)', () => {
     const result = await publish(next, opts({ source: 'c'.repeat(40) }));
     expect(result.status).toBe('pushed');
     const changed = (await git(remote, 'show', '--no-renames', '--name-status', '--format=', 'main')).trim().split('\n').sort();
-    expect(changed).toEqual(['A\tsites/delta/delta.yaml', 'D\tsites/charlie/charlie.yaml', 'M\tsites/alpha/alpha.yaml']);
+    expect(changed.filter((c) => c.includes('sites/'))).toEqual(['A\tsites/delta/delta.yaml', 'D\tsites/charlie/charlie.yaml', 'M\tsites/alpha/alpha.yaml']);
+    // And the web-tier shards of the added and the removed site; a promotion leaves its shard alone (no color in it).
+    expect(changed.filter((c) => !c.includes('sites/')).map((c) => c.split('\t')[1])).toEqual([...new Set(['charlie', 'delta'].map((id) => shardFile(id)))].sort());
     expect(await treeAt(remote, 'main')).toEqual(asMap(next));
     const message = await git(remote, 'log', '-1', '--format=%B', 'main');
     expect(message.split('\n')[0]).toBe('Aviary: add site delta; remove site charlie; promote site alpha to green');

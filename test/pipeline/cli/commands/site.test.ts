@@ -152,7 +152,7 @@ describe('aviary site create / get / list / terminate', () => {
       previewHostname: 'shop.preview.example.com',
       manifest: 'dist/sites/shop/shop.yaml',
       resources: { ingress: ['shop'], externalSecrets: ['shop-wordpress'] },
-      aws: { secrets: ['aviary/sites/shop/db', 'aviary/sites/shop/admin'], database: 'wp_shop', s3Prefix: 'sites/shop/' },
+      aws: { secrets: ['aviary/sites/shop/db', 'aviary/sites/shop/admin', 'aviary/sites/shop/keys'], database: 'wp_shop', s3Prefix: 'sites/shop/' },
     });
     expect(site.resources.jobs.map((j: { name: string }) => j.name)).toEqual(synthesized(w, 'shop').jobNames);
     expect(site.resources.jobs.map((j: { job: string }) => j.job)).toEqual(['install', 'theme', 'flush']);
@@ -215,8 +215,8 @@ describe('aviary site create / get / list / terminate', () => {
     const done = await w.run(['site', 'terminate', 'alpha', 'gamma', '--yes', '--json']);
     expect(done.code).toBe(0);
     expect(JSON.parse(done.stdout).removed).toEqual([
-      { id: 'alpha', secrets: ['aviary/sites/alpha/db', 'aviary/sites/alpha/admin'], database: 'wp_alpha', databaseUser: 'wp_alpha', s3Prefix: 'sites/alpha/', registryItem: 'alpha' },
-      { id: 'gamma', secrets: ['aviary/sites/gamma/db', 'aviary/sites/gamma/admin'], database: 'wp_gamma', databaseUser: 'wp_gamma', s3Prefix: 'sites/gamma/', registryItem: 'gamma' },
+      { id: 'alpha', secrets: ['aviary/sites/alpha/db', 'aviary/sites/alpha/admin', 'aviary/sites/alpha/keys'], database: 'wp_alpha', databaseUser: 'wp_alpha', s3Prefix: 'sites/alpha/', registryItem: 'alpha' },
+      { id: 'gamma', secrets: ['aviary/sites/gamma/db', 'aviary/sites/gamma/admin', 'aviary/sites/gamma/keys'], database: 'wp_gamma', databaseUser: 'wp_gamma', s3Prefix: 'sites/gamma/', registryItem: 'gamma' },
     ]);
     expect(loadFleet(w.path('sites.yaml'), w.path('canary.yaml')).sites.map((s) => s.id)).toEqual(['beta', 'delta']);
   });
