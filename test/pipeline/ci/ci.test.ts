@@ -156,7 +156,7 @@ describe('GitHub Actions files and commands', () => {
   });
 
   it('turns a pipeline result into outputs and a summary', () => {
-    const plan = { sites: [], services: { objects: [], images: [] }, other: [], jobs: [], teardown: [], files: { added: 1, changed: 0, removed: 0 } };
+    const plan = { sites: [], services: { objects: [], images: [] }, shards: [], other: [], jobs: [], teardown: [], files: { added: 1, changed: 0, removed: 0 } };
     const result = {
       source: 'f'.repeat(40),
       provisioned: ['shop'],
