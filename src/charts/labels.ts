@@ -1,6 +1,6 @@
 /** Labels and annotations shared by the charts. */
 
-/** Argo CD applies lower waves first and waits for them to be healthy: secrets and routes, then install, theme, flush. */
+/** Argo CD applies lower waves first and waits for them to be healthy: the admin secret, then install, theme, flush, then the route. */
 export const SYNC_WAVE = 'argocd.argoproj.io/sync-wave';
 
 export const PART_OF = { 'app.kubernetes.io/part-of': 'aviary', 'app.kubernetes.io/managed-by': 'aviary' } as const;

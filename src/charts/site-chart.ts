@@ -6,6 +6,7 @@ import { jobName, siteNames, type SiteNames } from '../sites/names.js';
 import { imageOf, type Canary, type Site } from '../sites/types.js';
 import { SYNC_WAVE, siteLabels } from './labels.js';
 import { resourceRequirements } from './quantities.js';
+import { siteJobContract } from './web-tier.js';
 
 export interface SiteChartProps {
   /** Its id names every object; its `service` color picks the Jobs' image and the preview route. */
@@ -50,7 +51,9 @@ export class SiteChart extends Chart {
       'core', 'install', `--url=${url}`, `--title=${title}`,
       '--admin_user=$(WP_ADMIN_USER)', '--admin_password=$(WP_ADMIN_PASSWORD)', '--admin_email=$(WP_ADMIN_EMAIL)', '--skip-email',
     ]);
-    const theme = wpCliJob(site, names, canary, 'theme', 2, common, ['theme', 'install', site.theme, '--activate', `--url=${url}`]);
+    const theme = wpCliJob(site, names, canary, 'theme', 2, common, [
+      'theme', ...(settings.jobs.installThemes ? ['install', site.theme, '--activate'] : ['activate', site.theme]), `--url=${url}`,
+    ]);
     // Caches are flushed after anything that changes pages (the Jobs before it reran) and
     // when public traffic moves to another color (promote).
     const flush = wpCliJob(site, names, canary, 'flush', 3, { ...common, 'aviary.io/traffic': site.ingress, 'aviary.io/after': `${install.metadata?.name},${theme.metadata?.name}` }, [
@@ -63,7 +66,6 @@ export class SiteChart extends Chart {
 }
 
 function externalSecret(names: SiteNames, settings: Canary['settings']) {
-  const fromDb = (key: string, property: string) => ({ secretKey: key, remoteRef: { key: names.dbSecretId, property } });
   const fromAdmin = (key: string, property: string) => ({ secretKey: key, remoteRef: { key: names.adminSecretId, property } });
   return {
     apiVersion: settings.secrets.apiVersion,
@@ -75,30 +77,17 @@ function externalSecret(names: SiteNames, settings: Canary['settings']) {
       target: {
         name: names.credentials,
         creationPolicy: 'Owner',
-        // The official image's wp-config.php reads WORDPRESS_DB_*; the host there is host:port.
+        // Only the admin, for the install Job's `$(…)` references: the database and keys come from the web contract's files.
         template: {
           engineVersion: 'v2',
           data: {
-            WORDPRESS_DB_HOST: '{{ .db_host }}:{{ .db_port }}',
-            WORDPRESS_DB_NAME: '{{ .db_name }}',
-            WORDPRESS_DB_USER: '{{ .db_user }}',
-            WORDPRESS_DB_PASSWORD: '{{ .db_password }}',
             WP_ADMIN_USER: '{{ .admin_user }}',
             WP_ADMIN_EMAIL: '{{ .admin_email }}',
             WP_ADMIN_PASSWORD: '{{ .admin_password }}',
           },
         },
       },
-      data: [
-        fromDb('db_host', 'host'),
-        fromDb('db_port', 'port'),
-        fromDb('db_name', 'database'),
-        fromDb('db_user', 'username'),
-        fromDb('db_password', 'password'),
-        fromAdmin('admin_user', 'username'),
-        fromAdmin('admin_email', 'email'),
-        fromAdmin('admin_password', 'password'),
-      ],
+      data: [fromAdmin('admin_user', 'username'), fromAdmin('admin_email', 'email'), fromAdmin('admin_password', 'password')],
     },
   };
 }
@@ -111,7 +100,9 @@ function ingress(site: Site, names: SiteNames, canary: Canary): k8s.KubeIngressP
     http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: color, port: { name: 'http' } } } }] },
   });
   const hosts = [...site.hostnames, ...(names.previewHostname ? [names.previewHostname] : [])];
-  const annotations: Record<string, string> = { ...settings.ingress.annotations, [SYNC_WAVE]: '0' };
+  // Last: a site is publicly routable (and its certificate requested) only once it is installed,
+  // and no Job waits on the Ingress's health (controllers that publish no load-balancer status never report it).
+  const annotations: Record<string, string> = { ...settings.ingress.annotations, [SYNC_WAVE]: '4' };
   if (settings.ingress.tlsClusterIssuer) annotations['cert-manager.io/cluster-issuer'] = settings.ingress.tlsClusterIssuer;
   return {
     metadata: { name: names.ingress, annotations },
@@ -137,6 +128,7 @@ function wpCliJob(
   args: string[],
 ): k8s.KubeJobProps {
   const labels = { ...siteLabels(site.id), 'aviary.io/job': job };
+  const contract = siteJobContract(site, canary);
   const spec: k8s.JobSpec = {
     backoffLimit: 3,
     activeDeadlineSeconds: 900,
@@ -145,8 +137,10 @@ function wpCliJob(
       spec: {
         restartPolicy: 'Never',
         automountServiceAccountToken: false,
-        // WP-CLI refuses to run as root; www-data is uid/gid 33 in the WordPress images.
-        securityContext: { runAsUser: 33, runAsGroup: 33, runAsNonRoot: true },
+        // WP-CLI refuses to run as root; www-data is uid/gid 33 in the WordPress images, and fsGroup
+        // lets it read the contract's secret files (0440).
+        securityContext: { runAsUser: 33, runAsGroup: 33, runAsNonRoot: true, fsGroup: 33, seccompProfile: { type: 'RuntimeDefault' } },
+        volumes: contract.volumes,
         containers: [
           {
             name: 'wp-cli',
@@ -154,8 +148,10 @@ function wpCliJob(
             imagePullPolicy: 'IfNotPresent',
             command: ['wp'],
             args,
-            // WORDPRESS_DB_* for wp-config.php, WP_ADMIN_* for the `$(…)` references in args.
+            env: contract.env,
+            // WP_ADMIN_* for the `$(…)` references in the install Job's args.
             envFrom: [{ secretRef: { name: names.credentials } }],
+            volumeMounts: contract.volumeMounts,
             resources: resourceRequirements(canary.settings.resources.job),
             securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: false, capabilities: { drop: ['ALL'] } },
           },

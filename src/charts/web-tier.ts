@@ -130,3 +130,37 @@ export function contractPodSpec(color: Color, canary: Canary) {
 
 /** The path of the health endpoint the contract's image serves, for any Host. */
 export const HEALTH_PATH = '/aviary-health';
+
+/**
+ * The part of the contract a site's WP-CLI Job needs, and no more: its
+ * canonical host's entry and its own two secret files, from its shard, at
+ * the same paths as in the web pods, so the image's wp-config.php finds
+ * them for `--url`. Items name the exact keys: the pod waits (the kubelet
+ * retries the mount) until External Secrets has written them.
+ */
+export function siteJobContract(site: Site, canary: Canary) {
+  const shards = canary.settings.web.shards;
+  const shard = webShard(site.id, shards);
+  return {
+    volumes: [
+      { name: 'aviary-sites', configMap: { name: hostMapName(shard, shards), items: [{ key: site.canonicalHostname, path: site.canonicalHostname }] } },
+      {
+        name: 'aviary-secrets',
+        secret: {
+          secretName: siteSecretsName(shard, shards),
+          defaultMode: 0o440,
+          items: [dbFile(site.id), keysFile(site.id)].map((key) => ({ key, path: key })),
+        },
+      },
+    ],
+    volumeMounts: [
+      { name: 'aviary-sites', mountPath: CONTRACT_PATHS.sites, readOnly: true },
+      { name: 'aviary-secrets', mountPath: CONTRACT_PATHS.secrets, readOnly: true },
+    ],
+    env: [
+      { name: 'AVIARY_COLOR', value: site.service },
+      { name: 'AVIARY_SITES_DIR', value: CONTRACT_PATHS.sites },
+      { name: 'AVIARY_SECRETS_DIR', value: CONTRACT_PATHS.secrets },
+    ],
+  };
+}

@@ -212,6 +212,11 @@ export const canaryFileSchema = z.strictObject({
         .default('external-secrets.io/v1'),
     })
     .prefault({}),
+  jobs: z
+    .strictObject({
+      installThemes: z.boolean({ error: 'expected true or false' }).default(false),
+    })
+    .prefault({}),
   web: z
     .strictObject({
       serviceAccount: z

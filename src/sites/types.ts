@@ -78,6 +78,16 @@ export interface FleetSettings {
     /** The ExternalSecret API your External Secrets Operator serves. @default 'external-secrets.io/v1' (ESO 0.16+) */
     readonly apiVersion: 'external-secrets.io/v1' | 'external-secrets.io/v1beta1';
   };
+  readonly jobs: {
+    /**
+     * Themes ship in the image, pinned, and the theme Job only activates the
+     * site's theme. `true` makes it `wp theme install --activate` instead,
+     * for fleets whose `wp-content` is a shared writable volume (it fetches
+     * the current version from wordpress.org, so a revert does not restore
+     * the same bytes). @default false
+     */
+    readonly installThemes: boolean;
+  };
   /** The shared web tier (see the README's "web image contract"). */
   readonly web: {
     readonly serviceAccount: {

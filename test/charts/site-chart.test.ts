@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { renderSite } from '../../src/charts/render.js';
 import type { Fleet } from '../../src/sites/types.js';
 import { buildFleet, canaryDoc, digest, DIGEST_BLUE, DIGEST_GREEN, exampleFleet, fullFleet, LONGEST_ID, REPOSITORY, siteEntry } from '../support/fixtures.js';
-import { ofKind, only, parseManifests, siteObjects, type K8sObject } from '../support/manifests.js';
+import { ofKind, only, parseManifests, shardFile, siteObjects, type K8sObject } from '../support/manifests.js';
 
 const JOBS = ['install', 'theme', 'flush'] as const;
 type JobKind = (typeof JOBS)[number];
@@ -77,7 +77,7 @@ describe('site chart: Ingress', () => {
       },
     ]);
     expect(ingress.metadata.annotations).toEqual({
-      'argocd.argoproj.io/sync-wave': '0',
+      'argocd.argoproj.io/sync-wave': '4',
       'cert-manager.io/cluster-issuer': 'letsencrypt',
     });
   });
@@ -86,7 +86,8 @@ describe('site chart: Ingress', () => {
     const fleet = buildFleet([siteEntry('plain', { hostnames: ['plain.example.com', 'www.plain.example.com'], service: 'green' })]);
     const ingress = ingressOf(fleet, 'plain');
     expect(ingress.spec).not.toHaveProperty('tls');
-    expect(ingress.metadata.annotations).toEqual({ 'argocd.argoproj.io/sync-wave': '0' });
+    // The last wave: routable only once installed.
+    expect(ingress.metadata.annotations).toEqual({ 'argocd.argoproj.io/sync-wave': '4' });
     expect(backends(ingress)).toEqual({ 'plain.example.com': 'green:http', 'www.plain.example.com': 'green:http' });
     expect(ingress.spec.ingressClassName).toBe('nginx');
   });
@@ -97,7 +98,7 @@ describe('site chart: Ingress', () => {
     expect(ingress.metadata.annotations).toEqual({
       'nginx.ingress.kubernetes.io/proxy-body-size': '64m',
       'example.com/owner': 'web-team',
-      'argocd.argoproj.io/sync-wave': '0',
+      'argocd.argoproj.io/sync-wave': '4',
       'cert-manager.io/cluster-issuer': 'letsencrypt-prod',
     });
     expect(backends(ingress)).toEqual({
@@ -116,24 +117,16 @@ describe('site chart: Ingress', () => {
 });
 
 describe('site chart: ExternalSecret', () => {
-  const DB = [
-    ['db_host', 'host'],
-    ['db_port', 'port'],
-    ['db_name', 'database'],
-    ['db_user', 'username'],
-    ['db_password', 'password'],
-  ];
   const ADMIN = [
     ['admin_user', 'username'],
     ['admin_email', 'email'],
     ['admin_password', 'password'],
   ];
   const expectedData = (prefix: string, id: string) => [
-    ...DB.map(([secretKey, property]) => ({ secretKey, remoteRef: { key: `${prefix}/${id}/db`, property } })),
     ...ADMIN.map(([secretKey, property]) => ({ secretKey, remoteRef: { key: `${prefix}/${id}/admin`, property } })),
   ];
 
-  it('reads <prefix>/<id>/db and <prefix>/<id>/admin through the default store into Secret <id>-wordpress', () => {
+  it('reads only <prefix>/<id>/admin through the default store into Secret <id>-wordpress (the rest comes from the web contract)', () => {
     const es = externalSecretOf(exampleFleet(), 'rrr');
     expect(es.apiVersion).toBe('external-secrets.io/v1');
     expect(externalSecretOf(buildFleet([siteEntry('rrr')], canaryDoc({ secrets: { apiVersion: 'external-secrets.io/v1beta1' } })), 'rrr').apiVersion).toBe(
@@ -147,10 +140,6 @@ describe('site chart: ExternalSecret', () => {
     expect(es.spec.target.name).toBe('rrr-wordpress');
     expect(es.spec.target.creationPolicy).toBe('Owner');
     expect(es.spec.target.template.data).toEqual({
-      WORDPRESS_DB_HOST: '{{ .db_host }}:{{ .db_port }}',
-      WORDPRESS_DB_NAME: '{{ .db_name }}',
-      WORDPRESS_DB_USER: '{{ .db_user }}',
-      WORDPRESS_DB_PASSWORD: '{{ .db_password }}',
       WP_ADMIN_USER: '{{ .admin_user }}',
       WP_ADMIN_EMAIL: '{{ .admin_email }}',
       WP_ADMIN_PASSWORD: '{{ .admin_password }}',
@@ -218,7 +207,10 @@ describe('site chart: WP-CLI Jobs', () => {
       '--admin_email=$(WP_ADMIN_EMAIL)',
       '--skip-email',
     ]);
-    expect(containerOf(jobs.theme).args).toEqual(['theme', 'install', 'twentytwentyfour', '--activate', '--url=https://www.harborcafe.example.com']);
+    // Themes ship in the image: activated, not fetched from wordpress.org.
+    expect(containerOf(jobs.theme).args).toEqual(['theme', 'activate', 'twentytwentyfour', '--url=https://www.harborcafe.example.com']);
+    const installing = buildFleet([siteEntry('shared', { theme: 'astra' })], canaryDoc({ jobs: { installThemes: true } }));
+    expect(containerOf(jobsOf(installing, 'shared').theme).args).toEqual(['theme', 'install', 'astra', '--activate', '--url=https://shared.example.com']);
     expect(containerOf(jobs.flush).args).toEqual(['cache', 'flush', '--url=https://www.harborcafe.example.com']);
   });
 
@@ -232,17 +224,37 @@ describe('site chart: WP-CLI Jobs', () => {
     expect(containerOf(jobsOf(fleet, 'nocanon').flush).args).toEqual(['cache', 'flush', '--url=https://b.example.com']);
   });
 
-  it("reads its environment from the site's secret and nothing else", () => {
-    for (const job of Object.values(jobsOf(exampleFleet(), 'maple-dental'))) {
+  it("mounts only its own site's part of the web contract, and takes the admin from the site's secret", () => {
+    const fleet = exampleFleet();
+    const site = fleet.sites.find((x) => x.id === 'maple-dental')!;
+    const shard = shardFile('maple-dental').slice('services/shard-'.length, -'.yaml'.length);
+    for (const job of Object.values(jobsOf(fleet, 'maple-dental'))) {
+      const pod = job.spec.template.spec;
       expect(containerOf(job).envFrom).toEqual([{ secretRef: { name: 'maple-dental-wordpress' } }]);
-      expect(containerOf(job)).not.toHaveProperty('env');
+      expect(pod.volumes).toEqual([
+        { name: 'aviary-sites', configMap: { name: `aviary-sites-${shard}`, items: [{ key: site.canonicalHostname, path: site.canonicalHostname }] } },
+        {
+          name: 'aviary-secrets',
+          secret: { secretName: `aviary-site-secrets-${shard}`, defaultMode: 0o440, items: [{ key: 'maple-dental.db', path: 'maple-dental.db' }, { key: 'maple-dental.keys', path: 'maple-dental.keys' }] },
+        },
+      ]);
+      expect(containerOf(job).volumeMounts).toEqual([
+        { name: 'aviary-sites', mountPath: '/etc/aviary/sites', readOnly: true },
+        { name: 'aviary-secrets', mountPath: '/etc/aviary/secrets', readOnly: true },
+      ]);
+      expect(containerOf(job).env).toEqual([
+        { name: 'AVIARY_COLOR', value: site.service },
+        { name: 'AVIARY_SITES_DIR', value: '/etc/aviary/sites' },
+        { name: 'AVIARY_SECRETS_DIR', value: '/etc/aviary/secrets' },
+      ]);
     }
   });
 
   it('runs as www-data (uid/gid 33), non-root, without privilege escalation, restartPolicy Never, no TTL', () => {
     for (const job of Object.values(jobsOf(exampleFleet(), 'studio-lumen'))) {
       const pod = job.spec.template.spec;
-      expect(pod.securityContext).toEqual({ runAsUser: 33, runAsGroup: 33, runAsNonRoot: true });
+      // fsGroup: the contract's secret files are 0440, group www-data.
+      expect(pod.securityContext).toEqual({ runAsUser: 33, runAsGroup: 33, runAsNonRoot: true, fsGroup: 33, seccompProfile: { type: 'RuntimeDefault' } });
       expect(containerOf(job).securityContext.allowPrivilegeEscalation).toBe(false);
       expect(containerOf(job).securityContext.capabilities).toEqual({ drop: ['ALL'] });
       expect(containerOf(job).securityContext).not.toHaveProperty('privileged', true);

@@ -131,9 +131,13 @@ beforeAll(async () => {
   world.apache = await startApache(world.docroot, world.blue.env, join(scratch, 'apache'));
   servers.push(world.apache);
 
-  // Each site installed as the install Job does it (wp core install --url=<its URL>), on a blue pod.
+  // Each site installed as its install Job does it (wp core install --url=<its URL>), in a pod that
+  // mounts only what the Job's spec mounts: its canonical host's entry and its own two secret files.
   for (const site of [world.a, world.b]) {
-    const installed = await installSite(world.docroot, world.blue.env, { url: urlOf(site), title: site.name, admin: await adminOf(site), theme: site.theme });
+    const job = objects.find((o) => o.kind === 'Job' && o.metadata?.labels?.['aviary.io/site'] === site.id && o.metadata?.labels?.['aviary.io/job'] === 'install')!;
+    const pod = await materializePod({ objects, kind: 'Job', deployment: job.metadata.name, root: join(scratch, `${site.id}-install`), secrets: aws.secrets, envFrom: 'skip' });
+    expect(readdirSync(join(pod.root, '/etc/aviary/secrets')).filter((f) => !f.startsWith('..')).sort()).toEqual([`${site.id}.db`, `${site.id}.keys`]);
+    const installed = await installSite(world.docroot, pod.env, { url: urlOf(site), title: site.name, admin: await adminOf(site), theme: site.theme });
     expect(installed).toBe(true);
   }
 }, 300_000);

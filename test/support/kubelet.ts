@@ -29,8 +29,15 @@ export type K8sObject = Record<string, any>;
 export interface MaterializeOptions {
   /** The objects of every rendered file (services/, sites/, argocd/), in any order. */
   objects: readonly K8sObject[];
-  /** The Deployment whose pod is materialized, e.g. `blue-deployment`. */
+  /** The workload whose pod is materialized: a Deployment (`blue-deployment`) or, with `kind: 'Job'`, a site's Job. */
   deployment: string;
+  /** @default 'Deployment' */
+  kind?: 'Deployment' | 'Job';
+  /**
+   * `envFrom` is not emulated: `fail` (the default) throws; `skip` leaves it
+   * out (a test that passes those values itself, e.g. the install Job's admin).
+   */
+  envFrom?: 'fail' | 'skip';
   /** The pod's filesystem root: a mount at /etc/aviary/sites is written to `<root>/etc/aviary/sites`. */
   root: string;
   /** Secrets Manager, as External Secrets' ClusterSecretStore reaches it (here: moto). */
@@ -59,7 +66,8 @@ export interface PodFiles {
 /** Makes (or updates, as the kubelet does: atomically per volume) the files a pod of `deployment` sees. */
 export async function materializePod(opts: MaterializeOptions): Promise<PodFiles> {
   const { objects, root } = opts;
-  const deployment = only(objects.filter((o) => o.kind === 'Deployment' && o.metadata?.name === opts.deployment), `Deployment ${opts.deployment}`);
+  const kind = opts.kind ?? 'Deployment';
+  const deployment = only(objects.filter((o) => o.kind === kind && o.metadata?.name === opts.deployment), `${kind} ${opts.deployment}`);
   const namespace: string | undefined = deployment.metadata?.namespace;
   const spec = deployment.spec?.template?.spec;
   const containers: K8sObject[] = spec?.containers ?? [];
@@ -92,7 +100,7 @@ export async function materializePod(opts: MaterializeOptions): Promise<PodFiles
     const under = mounts.find((m) => value === m.mountPath || value.startsWith(`${m.mountPath.replace(/\/$/, '')}/`));
     env[e.name] = under ? join(root, value) : value;
   }
-  if ((container.envFrom ?? []).length > 0) throw new Error(`container ${container.name}: envFrom is not emulated`);
+  if ((container.envFrom ?? []).length > 0 && opts.envFrom !== 'skip') throw new Error(`container ${container.name}: envFrom is not emulated`);
   return { root, env, mounts, unsynced };
 }
 
