@@ -1,11 +1,10 @@
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
 import { COLORS, imageOf, type Canary, type Color, type Site } from '../sites/types.js';
-import { webShard } from '../sites/names.js';
 import { contractPodSpec, HEALTH_PATH, shardsOf, WebShard } from './web-tier.js';
-import { PART_OF } from './labels.js';
+import { PART_OF, SYNC_WAVE } from './labels.js';
 import { resourceRequirements } from './quantities.js';
 
 export interface ServicesChartProps {
@@ -51,12 +50,6 @@ function shardFile(shard: number, shards: number): string {
   return `shard-${String(shard).padStart(String(shards - 1).length, '0')}`;
 }
 
-/** The file of the shard a site's host map entry and secrets are in (a one-site change rewrites it and its own file). */
-export function shardFileOf(siteId: string, canary: Canary): string {
-  const shards = canary.settings.web.shards;
-  return `services/${shardFile(webShard(siteId, shards), shards)}.yaml`;
-}
-
 interface ColorServiceProps {
   /** Names the Deployment and the Service: site Ingresses route to the Service by this name. */
   readonly color: Color;
@@ -68,13 +61,18 @@ class ColorService extends Construct {
   constructor(scope: Construct, id: string, props: ColorServiceProps) {
     super(scope, id);
     const { color, canary } = props;
+    const { replicas, autoscale } = canary.services[color];
+    // The Deployment's selector is immutable, so it keeps the seed's `app: <color>`; the pods also carry
+    // Aviary's own label, and the Service, the budget and the autoscaler select on both, so no foreign
+    // pod that happens to be labelled `app: blue` receives a site's traffic.
     const labels = { app: color };
+    const podLabels = { ...labels, 'aviary.io/color': color };
 
     const deployment = new kplus.Deployment(this, 'deployment', {
       metadata: { name: `${color}-deployment`, labels },
       replicas: canary.services[color].replicas,
       select: false,
-      podMetadata: { labels },
+      podMetadata: { labels: podLabels },
       // Apache in the WordPress image starts as root to bind :80 and writes
       // /var/www/html: cdk8s-plus's non-root, read-only defaults would stop it.
       securityContext: { ensureNonRoot: false },
@@ -105,16 +103,46 @@ class ColorService extends Construct {
       JsonPatch.add('/spec/template/spec/containers/0/env', contract.env),
       // www-data in the WordPress images: the secret files are group-readable by it only.
       JsonPatch.add('/spec/template/spec/securityContext/fsGroup', 33),
+      // One pod per node and zone where it can be, so a node or zone going away takes a share of a color, not all of it.
+      JsonPatch.add('/spec/template/spec/topologySpreadConstraints', ['kubernetes.io/hostname', 'topology.kubernetes.io/zone'].map((topologyKey) => ({
+        maxSkew: 1,
+        topologyKey,
+        whenUnsatisfiable: 'ScheduleAnyway',
+        labelSelector: { matchLabels: podLabels },
+      }))),
+      // Endpoints are removed while the pod still answers: requests in flight when it is told to stop are not cut.
+      JsonPatch.add('/spec/template/spec/containers/0/lifecycle', { preStop: { exec: { command: ['sleep', '10'] } } }),
       // Quantities as written in canary.yaml, rather than cdk8s-plus's Cpu/Size objects.
       JsonPatch.add('/spec/template/spec/containers/0/resources', resourceRequirements(canary.settings.resources.web)),
       JsonPatch.add('/spec/revisionHistoryLimit', 5),
       // cdk8s-plus labels pods with its construct address even when we select by our own labels.
       JsonPatch.remove('/spec/template/metadata/labels/cdk8s.io~1metadata.addr'),
+      // With an autoscaler the replicas are its to set; Argo CD would otherwise reset them on every sync.
+      ...(autoscale ? [JsonPatch.remove('/spec/replicas')] : []),
     );
 
-    new kplus.Service(this, 'service', {
+    new k8s.KubePodDisruptionBudget(this, 'budget', {
       metadata: { name: color, labels },
-      selector: kplus.Pods.select(this, 'pods', { labels }),
+      // One pod at a time for voluntary disruptions (node drains); a minimum of 1 would block drains of a 1-replica color.
+      spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: podLabels } },
+    });
+    if (autoscale) {
+      new k8s.KubeHorizontalPodAutoscalerV2(this, 'autoscaler', {
+        metadata: { name: color, labels },
+        spec: {
+          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: `${color}-deployment` },
+          minReplicas: Math.max(1, replicas),
+          maxReplicas: autoscale.maxReplicas,
+          metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: autoscale.targetCPUUtilization } } }],
+        },
+      });
+    }
+
+    new kplus.Service(this, 'service', {
+      // A later wave than the Deployment: when the selector first gains aviary.io/color, Argo CD
+      // changes it only once the rollout that labels the pods is done, so the Service never has no endpoints.
+      metadata: { name: color, labels, annotations: { [SYNC_WAVE]: '1' } },
+      selector: kplus.Pods.select(this, 'pods', { labels: podLabels }),
       ports: [{ name: 'http', port: 80, targetPort: 80 }],
     });
   }

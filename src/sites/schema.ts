@@ -163,6 +163,26 @@ function parseUrl(u: string): URL | undefined {
   return URL.canParse(u) ? new URL(u) : undefined;
 }
 
+/** A HorizontalPodAutoscaler for a color: from `replicas` up to `maxReplicas` on CPU. */
+const autoscale = z.strictObject({
+  maxReplicas: z
+    .int({ error: 'expected a whole number' })
+    .min(1, { error: 'must be at least 1' })
+    .max(MAX_REPLICAS, { error: `is more than ${MAX_REPLICAS}` }),
+  targetCPUUtilization: z
+    .int({ error: 'expected a whole number' })
+    .min(1, { error: 'must be at least 1 (percent of the CPU request)' })
+    .max(100, { error: 'must be at most 100 (percent of the CPU request)' })
+    .default(70),
+});
+
+const colorService = z
+  .strictObject({ imageTag, replicas, autoscale: autoscale.optional() })
+  .refine((c) => !c.autoscale || c.autoscale.maxReplicas >= Math.max(1, c.replicas), {
+    error: 'autoscale.maxReplicas is below replicas\nhint: replicas is the autoscaler\'s minimum; maxReplicas must be at least that',
+    path: ['autoscale', 'maxReplicas'],
+  });
+
 export const canaryFileSchema = z.strictObject({
   repository: str('an image repository').regex(REPOSITORY, {
     error: 'is not an image repository\nhint: write it without tag or digest, e.g. 123456789012.dkr.ecr.us-west-2.amazonaws.com/wp-fleet',
@@ -170,8 +190,8 @@ export const canaryFileSchema = z.strictObject({
   selector: color,
   services: z.strictObject(
     {
-      blue: z.strictObject({ imageTag, replicas }),
-      green: z.strictObject({ imageTag, replicas }),
+      blue: colorService,
+      green: colorService,
     },
     { error: 'expected the two colors blue and green' },
   ),

@@ -33,7 +33,14 @@ export interface Site {
 export interface ColorService {
   /** sha256 digest (64 hex) of the image; the image is `repository@sha256:<imageTag>`. */
   readonly imageTag: string;
+  /** The number of pods; with `autoscale`, the autoscaler's minimum. */
   readonly replicas: number;
+  /** A HorizontalPodAutoscaler on CPU. @default none (a fixed `replicas`) */
+  readonly autoscale?: {
+    readonly maxReplicas: number;
+    /** Percent of the CPU request. @default 70 */
+    readonly targetCPUUtilization: number;
+  };
 }
 
 /** CPU and memory of one container, Kubernetes quantities. */

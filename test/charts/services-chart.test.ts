@@ -13,10 +13,11 @@ function sharedFile(fleet: Fleet, path: string): string {
   return only(renderShared(fleet).filter((f) => f.path === path), path).content;
 }
 
-function colorObjects(fleet: Fleet, color: ColorName): { deployment: K8sObject; service: K8sObject } {
+function colorObjects(fleet: Fleet, color: ColorName): { deployment: K8sObject; service: K8sObject; budget: K8sObject; autoscaler?: K8sObject } {
   const objects = parseManifests(sharedFile(fleet, `services/${color}.yaml`));
-  expect(objects.map((o) => o.kind)).toEqual(['Deployment', 'Service']);
-  return { deployment: objects[0], service: objects[1] };
+  const autoscaled = fleet.canary.services[color].autoscale !== undefined;
+  expect(objects.map((o) => o.kind)).toEqual(['Deployment', 'PodDisruptionBudget', ...(autoscaled ? ['HorizontalPodAutoscaler'] : []), 'Service']);
+  return { deployment: objects[0], budget: objects[1], ...(autoscaled ? { autoscaler: objects[2] } : {}), service: objects.at(-1)! };
 }
 
 function canaryEnv(fleet: Fleet): K8sObject {
@@ -24,6 +25,26 @@ function canaryEnv(fleet: Fleet): K8sObject {
 }
 
 const wordpress = (deployment: K8sObject): K8sObject => only(deployment.spec.template.spec.containers, 'container');
+
+describe('services chart: capacity', () => {
+  it.each(COLORS)('%s: a disruption budget of one pod at a time, pods spread over nodes and zones, a drain before stop', (color) => {
+    const { deployment, budget } = colorObjects(exampleFleet(), color);
+    const labels = { app: color, 'aviary.io/color': color };
+    expect(budget.apiVersion).toBe('policy/v1');
+    expect(budget.spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: labels } });
+    const pod = deployment.spec.template.spec;
+    expect(pod.topologySpreadConstraints.map((c: K8sObject) => c.topologyKey)).toEqual(['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
+    for (const c of pod.topologySpreadConstraints) expect(c).toMatchObject({ maxSkew: 1, whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: labels } });
+    expect(wordpress(deployment).lifecycle).toEqual({ preStop: { exec: { command: ['sleep', '10'] } } });
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(10);
+  });
+
+  it('refuses an autoscaler whose maximum is below replicas', () => {
+    expect(() =>
+      buildFleet([siteEntry('a')], canaryDoc({ services: { blue: { imageTag: DIGEST_BLUE, replicas: 4, autoscale: { maxReplicas: 2 } }, green: { imageTag: DIGEST_GREEN } } })),
+    ).toThrow(/autoscale.maxReplicas is below replicas/);
+  });
+});
 
 describe('services chart: Deployments', () => {
   it.each(COLORS)('%s-deployment: names, labels, selector and replicas of the seed', (color) => {
@@ -34,7 +55,8 @@ describe('services chart: Deployments', () => {
     expect(deployment.metadata.labels).toEqual({ app: color, ...PART_OF });
     expect(deployment.spec.selector).toEqual({ matchLabels: { app: color } });
     // Exactly the selector's labels: no cdk8s.io/metadata.addr, which would change with the construct tree.
-    expect(deployment.spec.template.metadata.labels).toEqual({ app: color });
+    // The seed's app: <color> (the selector is immutable) and Aviary's own, which foreign pods do not carry.
+    expect(deployment.spec.template.metadata.labels).toEqual({ app: color, 'aviary.io/color': color });
     expect(deployment.spec.replicas).toBe(color === 'blue' ? 2 : 1);
   });
 
@@ -99,7 +121,14 @@ describe('services chart: Deployments', () => {
     const fleet = fullFleet();
     const blue = colorObjects(fleet, 'blue').deployment;
     const green = colorObjects(fleet, 'green').deployment;
-    expect([blue.spec.replicas, green.spec.replicas]).toEqual([2, 1]);
+    // blue is autoscaled: its replicas are the autoscaler's to set, from its minimum.
+    expect([blue.spec.replicas, green.spec.replicas]).toEqual([undefined, 1]);
+    expect(colorObjects(fleet, 'blue').autoscaler!.spec).toEqual({
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'blue-deployment' },
+      minReplicas: 2,
+      maxReplicas: 10,
+      metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 60 } } }],
+    });
     expect([blue.metadata.namespace, green.metadata.namespace]).toEqual(['wp-prod', 'wp-prod']);
     expect(wordpress(blue).image).toBe(`${REPOSITORY}@sha256:${DIGEST_BLUE}`);
     expect(wordpress(green).image).toBe(`${REPOSITORY}@sha256:${DIGEST_GREEN}`);
@@ -117,13 +146,15 @@ describe('services chart: Deployments', () => {
 });
 
 describe('services chart: Services', () => {
-  it.each(COLORS)('Service %s selects app: <color> on port 80 named http', (color) => {
+  it.each(COLORS)('Service %s selects app: <color> and aviary.io/color on port 80 named http, after the rollout', (color) => {
     const { deployment, service } = colorObjects(exampleFleet(), color);
     expect(service.apiVersion).toBe('v1');
     expect(service.metadata.name).toBe(color);
     expect(service.metadata.namespace).toBe('wp-platform');
     expect(service.metadata.labels).toEqual({ app: color, ...PART_OF });
-    expect(service.spec.selector).toEqual({ app: color });
+    expect(service.spec.selector).toEqual({ app: color, 'aviary.io/color': color });
+    // A later sync wave than the Deployment: the new selector applies once the pods carry the new label.
+    expect(service.metadata.annotations).toEqual({ 'argocd.argoproj.io/sync-wave': '1' });
     expect(service.spec.ports).toEqual([{ name: 'http', port: 80, targetPort: 80 }]);
     expect(service.spec.type).toBe('ClusterIP');
     // It selects its own color's pods and not the other color's.

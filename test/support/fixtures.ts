@@ -224,7 +224,11 @@ export function fullFleet(): Fleet {
       siteEntry(LONGEST_ID, { service: 'blue' }),
       siteEntry('promoted', { service: 'green', ingress: 'green' }),
     ],
-    canaryDoc({ ...ALL_SETTINGS, selector: 'blue' }),
+    canaryDoc({
+      ...ALL_SETTINGS,
+      selector: 'blue',
+      services: { blue: { imageTag: DIGEST_BLUE, replicas: 2, autoscale: { maxReplicas: 10, targetCPUUtilization: 60 } }, green: { imageTag: DIGEST_GREEN, replicas: 1 } },
+    }),
   );
 }
 

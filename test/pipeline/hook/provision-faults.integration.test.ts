@@ -84,7 +84,7 @@ const MODES: FaultMode[] = ['before', 'after'];
 
 describe('provision converges after a failure at any request', () => {
   for (const [name, proxy] of [['AWS', () => awsProxy], ['MySQL', () => sqlProxy]] as const) {
-    it(`${name}: each request failing in turn, before and after the server acted`, async () => {
+    it(`${name}: each request failing in turn, before and after the server acted`, { timeout: 300_000 }, async () => {
       const probe = uniq('count-');
       const clean = hookViaProxies();
       const total = await requestsOf(proxy(), () => provisionSites(clean.ctx, [site(probe)]));
