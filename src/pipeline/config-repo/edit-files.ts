@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { diffArrays, FILE_HEADERS_ONLY, formatPatch, type StructuredPatchHunk } from 'diff';
-import type { EditedTexts, EditInput } from '../../sites/edit.js';
+import { overloadOf } from '../../sites/capacity.js';
+import type { EditedTexts, EditInput, SiteMove } from '../../sites/edit.js';
+import type { Fleet } from '../../sites/types.js';
 import { UneditableLayoutError } from '../../sites/edit-text.js';
 import { parseFleet, readSource } from '../../sites/load.js';
 import { InvalidInputError, type Problem } from '../../sites/problems.js';
@@ -212,4 +214,10 @@ export function printEdit(applied: AppliedEdit<unknown>, report: EditReport, opt
   if (options.dryRun) process.stdout.write(applied.diff);
   process.stdout.write(`${report.summary.join('\n')}\n`);
   if (options.dryRun) process.stdout.write(`Dry run: nothing was written.\n`);
+}
+
+/** A bulk promotion that would put most of the traffic on the smaller color is refused (exit 1) unless forced. */
+export function refuseOverload(fleet: Fleet, moves: readonly SiteMove[], force: boolean | undefined): void {
+  const why = force ? undefined : overloadOf(fleet, moves);
+  if (why) throw new RefusedError(why);
 }

@@ -1,7 +1,7 @@
 import { Argument, type Command } from 'commander';
 import { selectCanary, setCanaryImage } from '../../../sites/edit.js';
 import { COLORS, type Color } from '../../../sites/types.js';
-import { editInputs, printEdit } from '../../config-repo/edit-files.js';
+import { editInputs, printEdit, refuseOverload } from '../../config-repo/edit-files.js';
 import { listIds, plural } from '../../shared/words.js';
 import { globals, option } from '../options.js';
 
@@ -42,11 +42,20 @@ export function register(program: Command): void {
     .description("set the image digest of the active canary color; the sites on that color rerun their Jobs with it")
     .argument('<digest>', 'sha256 digest of the image: 64 hex characters, with or without "sha256:"')
     .option('--promote', 'also promote every site on the canary color, so its traffic switches to it')
+    .option('--force', 'with --promote: move more than half of the traffic onto a color that can run fewer pods than the one it leaves')
     .option('--dry-run', 'print the YAML diff, write nothing')
     .addOption(option('json'))
-    .action((digest: string, opts: EditFlags & { promote?: boolean }, cmd: Command) => {
+    .action((digest: string, opts: EditFlags & { promote?: boolean; force?: boolean }, cmd: Command) => {
       const imageTag = digest.replace(/^sha256:/, '');
-      const applied = editInputs(globals(cmd), (input) => setCanaryImage(input, imageTag, { promote: opts.promote }), opts);
+      const applied = editInputs(
+        globals(cmd),
+        (input) => {
+          const outcome = setCanaryImage(input, imageTag, { promote: opts.promote });
+          refuseOverload(input.fleet, outcome.promoted, opts.force);
+          return outcome;
+        },
+        opts,
+      );
       const { color, previous, rerun, promoted } = applied.outcome;
       const changedImage = imageTag !== previous;
       const summary = changedImage

@@ -5,7 +5,7 @@ import { createSite, pickSites, promoteSites, terminateSites, upgradeSites, type
 import { loadFleet } from '../../../sites/load.js';
 import { siteNames } from '../../../sites/names.js';
 import { COLORS, imageOf, type Canary, type Color, type Fleet, type Site } from '../../../sites/types.js';
-import { editInputs, printEdit } from '../../config-repo/edit-files.js';
+import { editInputs, printEdit, refuseOverload } from '../../config-repo/edit-files.js';
 import { listIds, plural } from '../../shared/words.js';
 import { RefusedError, UsageError } from '../../shared/errors.js';
 import { globals, option } from '../options.js';
@@ -96,8 +96,9 @@ export function register(program: Command): void {
         )
         .argument('[ids...]', 'the sites (or use --all / --from)')
         .option('--all', 'every site (in one edit)')
-        .addOption(new Option('--from <color>', 'only the sites whose service is this color (implies --all)').choices(COLORS)),
-    ).action((ids: string[], opts: EditFlags & { all?: boolean; from?: Color }, cmd: Command) => {
+        .addOption(new Option('--from <color>', 'only the sites whose service is this color (implies --all)').choices(COLORS))
+        .option('--force', 'move more than half of the traffic onto a color that can run fewer pods than the one it leaves'),
+    ).action((ids: string[], opts: EditFlags & { all?: boolean; from?: Color; force?: boolean }, cmd: Command) => {
       if (ids.length > 0 && (opts.all || opts.from)) throw new UsageError(`give site ids or --all/--from, not both`);
       if (ids.length === 0 && !opts.all && !opts.from) throw new UsageError(`name the sites to ${how} (aviary site ${how} ID…), or use --all [--from COLOR]`);
       const applied = editInputs(
@@ -105,7 +106,9 @@ export function register(program: Command): void {
         (input) => {
           const picked = pickSites(input.fleet, { ids, all: opts.all, from: opts.from });
           refuseUnknown(picked.unknown, globals(cmd).sites);
-          return how === 'upgrade' ? upgradeSites(input, picked.ids) : promoteSites(input, picked.ids);
+          const outcome = how === 'upgrade' ? upgradeSites(input, picked.ids) : promoteSites(input, picked.ids);
+          refuseOverload(input.fleet, outcome.moved, opts.force);
+          return outcome;
         },
         opts,
       );
@@ -295,3 +298,4 @@ function formatTable(sites: readonly Site[], fleet: Fleet): string {
   const lines = rows.map((r) => r.map((cell, c) => (c < 3 ? cell.padEnd(widths[c]) : cell)).join('  '));
   return `${lines.join('\n')}\n${plural(sites.length, 'site')}; active canary ${fleet.canary.selector}.\n`;
 }
+

@@ -81,7 +81,11 @@ describe('aviary site upgrade / promote', () => {
   test('--dry-run prints the YAML diff and writes nothing', async () => {
     const w = fresh();
     const stamps = [w.stamp('sites.yaml'), w.stamp('canary.yaml')];
-    const r = await w.run(['site', 'promote', '--all', '--dry-run']);
+    // Every site's traffic onto green, which runs 1 replica, from blue, which runs 2: refused unless forced.
+    const refused = await w.run(['site', 'promote', '--all', '--dry-run']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/moves the traffic of 3 of 4 sites onto green, which can run 1 pod\(s\), from blue, which can run 2\. Raise services\.green\.replicas/);
+    const r = await w.run(['site', 'promote', '--all', '--dry-run', '--force']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('--- sites.yaml\n+++ sites.yaml\n');
     expect(r.stdout).toContain('\n-    ingress: blue   # traffic stays on blue\n');

@@ -1,0 +1,30 @@
+import type { SiteMove } from './edit.js';
+import type { Canary, Color, Fleet } from './types.js';
+
+/** What a color can serve at most: its autoscaler's maximum, or its fixed replicas. */
+export function capacityOf(canary: Canary, color: Color): number {
+  const service = canary.services[color];
+  return service.autoscale?.maxReplicas ?? service.replicas;
+}
+
+/**
+ * Why a bulk move of traffic is unsafe, or undefined when it is not: moving
+ * more than half of the fleet's sites onto a color that can run fewer pods
+ * than the color they leave would put most of the traffic on the smaller
+ * side (a promote of every site onto a 1-replica canary).
+ */
+export function overloadOf(fleet: Fleet, moves: readonly SiteMove[]): string | undefined {
+  const onto = new Map<Color, SiteMove[]>();
+  for (const m of moves) if (m.from.ingress !== m.to.ingress) onto.set(m.to.ingress, [...(onto.get(m.to.ingress) ?? []), m]);
+  for (const [to, moving] of onto) {
+    if (moving.length * 2 <= fleet.sites.length) continue;
+    const from = moving[0]!.from.ingress;
+    const [have, had] = [capacityOf(fleet.canary, to), capacityOf(fleet.canary, from)];
+    if (have >= had) continue;
+    return (
+      `this moves the traffic of ${moving.length} of ${fleet.sites.length} sites onto ${to}, which can run ${have} pod(s), from ${from}, which can run ${had}. ` +
+      `Raise services.${to}.replicas (or its autoscale.maxReplicas) in canary.yaml first, or pass --force. Nothing was written.`
+    );
+  }
+  return undefined;
+}
