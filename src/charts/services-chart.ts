@@ -3,6 +3,8 @@ import * as kplus from 'cdk8s-plus-27';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { COLORS, imageOf, type Canary, type Color, type Site } from '../sites/types.js';
+import { PREVIEW_TLS_SECRET } from '../sites/names.js';
+import { previewIssuerOf } from './site-chart.js';
 import { contractPodSpec, HEALTH_PATH, shardsOf, WebShard } from './web-tier.js';
 import { PART_OF, SYNC_WAVE } from './labels.js';
 import { resourceRequirements } from './quantities.js';
@@ -40,6 +42,19 @@ export class ServicesChart extends Chart {
       // IRSA and EKS Pod Identity inject their own token; the Kubernetes API token is not needed.
       automountServiceAccountToken: false,
     });
+    const issuer = previewIssuerOf(canary);
+    if (issuer) {
+      new ApiObject(this, 'preview-certificate', {
+        apiVersion: 'cert-manager.io/v1',
+        kind: 'Certificate',
+        metadata: { name: 'aviary-preview' },
+        spec: {
+          secretName: PREVIEW_TLS_SECRET,
+          dnsNames: [`*.${canary.settings.previewDomain}`],
+          issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: issuer },
+        },
+      });
+    }
     const shards = canary.settings.web.shards;
     for (const [shard, members] of shardsOf(sites, shards)) new WebShard(this, shardFile(shard, shards), { shard, sites: members, canary });
   }

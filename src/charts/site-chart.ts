@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ApiObject, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
-import { jobName, siteNames, type SiteNames } from '../sites/names.js';
+import { jobName, PREVIEW_TLS_SECRET, siteNames, type SiteNames } from '../sites/names.js';
 import { imageOf, type Canary, type Site } from '../sites/types.js';
 import { SYNC_WAVE, siteLabels } from './labels.js';
 import { resourceRequirements } from './quantities.js';
@@ -42,6 +42,8 @@ export class SiteChart extends Chart {
 
     new ApiObject(this, 'credentials', externalSecret(names, settings));
     new k8s.KubeIngress(this, 'ingress', ingress(site, names, canary));
+    const preview = previewIngress(site, names, canary);
+    if (preview) new k8s.KubeIngress(this, 'preview', preview);
 
     const url = `${settings.ingress.scheme}://${site.canonicalHostname}`;
     // Kubernetes expands `$(VAR)` in args and reduces `$$` to `$`: doubling every `$` passes the title through as written.
@@ -92,29 +94,57 @@ function externalSecret(names: SiteNames, settings: Canary['settings']) {
   };
 }
 
-/** Public hostnames go to the `ingress` color; the preview hostname to the `service` color. */
+/** An Ingress rule sending every path of `host` to the Service of `color`. */
+function rule(host: string, color: string): k8s.IngressRule {
+  return { host, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: color, port: { name: 'http' } } } }] } };
+}
+
+/**
+ * Last wave: a site is publicly routable (and its certificate requested)
+ * only once it is installed, and no Job waits on the Ingress's health
+ * (controllers that publish no load-balancer status never report it).
+ */
+const INGRESS_WAVE = '4';
+
+/** Public hostnames go to the `ingress` color, in a certificate of the site's own. */
 function ingress(site: Site, names: SiteNames, canary: Canary): k8s.KubeIngressProps {
   const { settings } = canary;
-  const rule = (host: string, color: string): k8s.IngressRule => ({
-    host,
-    http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: color, port: { name: 'http' } } } }] },
-  });
-  const hosts = [...site.hostnames, ...(names.previewHostname ? [names.previewHostname] : [])];
-  // Last: a site is publicly routable (and its certificate requested) only once it is installed,
-  // and no Job waits on the Ingress's health (controllers that publish no load-balancer status never report it).
-  const annotations: Record<string, string> = { ...settings.ingress.annotations, [SYNC_WAVE]: '4' };
+  const annotations: Record<string, string> = { ...settings.ingress.annotations, [SYNC_WAVE]: INGRESS_WAVE };
   if (settings.ingress.tlsClusterIssuer) annotations['cert-manager.io/cluster-issuer'] = settings.ingress.tlsClusterIssuer;
   return {
     metadata: { name: names.ingress, annotations },
     spec: {
       ingressClassName: settings.ingress.className,
-      rules: [
-        ...site.hostnames.map((host) => rule(host, site.ingress)),
-        ...(names.previewHostname ? [rule(names.previewHostname, site.service)] : []),
-      ],
-      tls: settings.ingress.tlsClusterIssuer ? [{ hosts, secretName: names.tlsSecret }] : undefined,
+      rules: site.hostnames.map((host) => rule(host, site.ingress)),
+      tls: settings.ingress.tlsClusterIssuer ? [{ hosts: [...site.hostnames], secretName: names.tlsSecret }] : undefined,
     },
   };
+}
+
+/**
+ * The preview hostname goes to the `service` color, in an Ingress of its own
+ * that cert-manager does not watch: its TLS is the fleet's one wildcard
+ * certificate (services/preview-certificate.yaml), not a name in every
+ * site's certificate, so onboarding is not capped by the CA's rate limits.
+ */
+function previewIngress(site: Site, names: SiteNames, canary: Canary): k8s.KubeIngressProps | undefined {
+  const { settings } = canary;
+  if (!names.previewHostname) return undefined;
+  const tls = previewIssuerOf(canary) !== undefined;
+  return {
+    metadata: { name: names.previewIngress, annotations: { ...settings.ingress.annotations, [SYNC_WAVE]: INGRESS_WAVE } },
+    spec: {
+      ingressClassName: settings.ingress.className,
+      rules: [rule(names.previewHostname, site.service)],
+      tls: tls ? [{ hosts: [names.previewHostname], secretName: PREVIEW_TLS_SECRET }] : undefined,
+    },
+  };
+}
+
+/** The issuer of the wildcard preview certificate, when the fleet has previews over TLS. */
+export function previewIssuerOf(canary: Canary): string | undefined {
+  const { previewDomain, ingress } = canary.settings;
+  return previewDomain ? (ingress.previewIssuer ?? ingress.tlsClusterIssuer) : undefined;
 }
 
 /** `inputs` are annotations carrying what is not otherwise in the spec, so that changing them changes the hash. */

@@ -6,8 +6,10 @@ import type { FleetSettings } from './types.js';
  * reference them) and the AWS hook (which creates them) must agree exactly.
  */
 export interface SiteNames {
-  /** The site's Ingress. */
+  /** The site's Ingress (its public hostnames). */
   readonly ingress: string;
+  /** The Ingress of its preview hostname, when the fleet has a preview domain. */
+  readonly previewIngress: string;
   /** The ExternalSecret, and the Kubernetes Secret it produces. */
   readonly credentials: string;
   /** Secrets Manager secret holding host, port, database, username, password. */
@@ -37,6 +39,7 @@ export function siteNames(id: string, settings: NameSettings): SiteNames {
   const sql = `wp_${id.replaceAll('-', '_')}`;
   return {
     ingress: id,
+    previewIngress: `${id}-preview`,
     credentials: `${id}-wordpress`,
     dbSecretId: `${settings.secrets.prefix}/${id}/db`,
     adminSecretId: `${settings.secrets.prefix}/${id}/admin`,
@@ -81,3 +84,6 @@ export function hostMapName(shard: number, shards: number): string {
 export function siteSecretsName(shard: number, shards: number): string {
   return `aviary-site-secrets-${shardSuffix(shard, shards)}`;
 }
+
+/** The Secret of the wildcard certificate `*.<previewDomain>` that every preview Ingress uses. */
+export const PREVIEW_TLS_SECRET = 'aviary-preview-tls';

@@ -202,6 +202,7 @@ export const canaryFileSchema = z.strictObject({
       className: label('an IngressClass name').default('nginx'),
       annotations: annotations.default({}),
       tlsClusterIssuer: label('a ClusterIssuer name').optional(),
+      previewIssuer: label('a ClusterIssuer name').optional(),
       scheme: z
         .enum(['https', 'http'], { error: 'is not a URL scheme\nhint: https (the default, also when TLS ends at a load balancer) or http' })
         .default('https'),

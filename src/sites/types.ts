@@ -61,6 +61,12 @@ export interface FleetSettings {
     /** cert-manager ClusterIssuer; when set, each site gets TLS in Secret `<id>-tls`. @default none */
     readonly tlsClusterIssuer?: string;
     /**
+     * cert-manager ClusterIssuer of the one wildcard certificate
+     * `*.<previewDomain>` every preview hostname shares (it must solve DNS-01).
+     * @default tlsClusterIssuer
+     */
+    readonly previewIssuer?: string;
+    /**
      * The scheme of the URL WordPress is installed with (its site URL). Keep
      * `https` when TLS ends in front of the ingress (a cloud load balancer),
      * not only with `tlsClusterIssuer`. @default 'https'

@@ -8,6 +8,7 @@
 // unknown fields (the API server does, with strict field validation, which
 // kubectl and Argo CD use), nor check names, so this file checks both as well.
 import { Application, ApplicationSet } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1';
+import { Certificate } from '@kubernetes-models/cert-manager/cert-manager.io/v1';
 import { ExternalSecret } from '@kubernetes-models/external-secrets/external-secrets.io/v1beta1';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
@@ -35,6 +36,7 @@ const MODELS: Readonly<Record<string, Model>> = {
   'batch/v1 Job': Job,
   'networking.k8s.io/v1 Ingress': Ingress,
   'external-secrets.io/v1beta1 ExternalSecret': ExternalSecret,
+  'cert-manager.io/v1 Certificate': Certificate,
   'argoproj.io/v1alpha1 Application': Application,
   'argoproj.io/v1alpha1 ApplicationSet': ApplicationSet,
 };

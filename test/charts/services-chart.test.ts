@@ -230,3 +230,24 @@ describe('services chart: locality', () => {
     expect(changedPaths(distOf(withGreen('green', DIGEST_GREEN)), distOf(more))).toEqual(['services/blue.yaml']);
   });
 });
+
+describe('services chart: preview certificate', () => {
+  const certificate = (fleet: Fleet) => renderShared(fleet).find((f) => f.path === 'services/preview-certificate.yaml');
+
+  it('issues one wildcard certificate for every preview hostname, by previewIssuer (default: tlsClusterIssuer)', () => {
+    const [cert] = parseManifests(certificate(exampleFleet())!.content);
+    expect(cert).toMatchObject({
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'Certificate',
+      metadata: { name: 'aviary-preview', namespace: 'wp-platform' },
+      spec: { secretName: 'aviary-preview-tls', dnsNames: ['*.preview.cloud2-stg.example.com'], issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'letsencrypt' } },
+    });
+    const dns01 = buildFleet([siteEntry('a')], canaryDoc({ previewDomain: 'pre.example.com', ingress: { tlsClusterIssuer: 'http01', previewIssuer: 'dns01' } }));
+    expect(parseManifests(certificate(dns01)!.content)[0]!.spec.issuerRef.name).toBe('dns01');
+  });
+
+  it('is not made without a preview domain or an issuer', () => {
+    expect(certificate(buildFleet([siteEntry('a')], canaryDoc({ ingress: { tlsClusterIssuer: 'letsencrypt' } })))).toBeUndefined();
+    expect(certificate(buildFleet([siteEntry('a')], canaryDoc({ previewDomain: 'pre.example.com' })))).toBeUndefined();
+  });
+});

@@ -13,7 +13,7 @@ type JobKind = (typeof JOBS)[number];
 const PART_OF = { 'app.kubernetes.io/part-of': 'aviary', 'app.kubernetes.io/managed-by': 'aviary' };
 
 function ingressOf(fleet: Fleet, id: string): K8sObject {
-  return only(ofKind(siteObjects(fleet, id), 'Ingress'), 'Ingress');
+  return only(ofKind(siteObjects(fleet, id), 'Ingress').filter((i) => i.metadata.name === id), 'Ingress');
 }
 
 function externalSecretOf(fleet: Fleet, id: string): K8sObject {
@@ -25,6 +25,10 @@ function jobsOf(fleet: Fleet, id: string): Record<JobKind, K8sObject> {
   expect(jobs).toHaveLength(3);
   const byKind = (kind: JobKind) => only(jobs.filter((j) => j.metadata.labels['aviary.io/job'] === kind), `${kind} Job`);
   return { install: byKind('install'), theme: byKind('theme'), flush: byKind('flush') };
+}
+
+function previewOf(fleet: Fleet, id: string): K8sObject {
+  return only(ofKind(siteObjects(fleet, id), 'Ingress').filter((i) => i.metadata.name === `${id}-preview`), 'preview Ingress');
 }
 
 function containerOf(job: K8sObject): K8sObject {
@@ -53,36 +57,32 @@ describe('site chart: Ingress', () => {
     const ingress = ingressOf(exampleFleet(), 'harbor-cafe');
     expect(ingress.apiVersion).toBe('networking.k8s.io/v1');
     expect(ingress.metadata.name).toBe('harbor-cafe');
-    expect(ingress.spec.rules.map((r: K8sObject) => r.host)).toEqual([
-      'harborcafe.example.com',
-      'www.harborcafe.example.com',
-      'order.harborcafe.example.com',
-      'harbor-cafe.preview.cloud2-stg.example.com',
-    ]);
     expect(backends(ingress)).toEqual({
       'harborcafe.example.com': 'blue:http',
       'www.harborcafe.example.com': 'blue:http',
       'order.harborcafe.example.com': 'blue:http',
-      'harbor-cafe.preview.cloud2-stg.example.com': 'green:http',
     });
     expect(ingress.spec.ingressClassName).toBe('nginx');
+    const preview = previewOf(exampleFleet(), 'harbor-cafe');
+    expect(preview.metadata.name).toBe('harbor-cafe-preview');
+    expect(backends(preview)).toEqual({ 'harbor-cafe.preview.cloud2-stg.example.com': 'green:http' });
+    expect(preview.spec.ingressClassName).toBe('nginx');
   });
 
-  it('with tlsClusterIssuer: TLS for every host incl. the preview host, in Secret <id>-tls, issued by cert-manager', () => {
+  it('with tlsClusterIssuer: the public hosts in Secret <id>-tls issued by cert-manager; the preview host in the shared wildcard', () => {
     const ingress = ingressOf(exampleFleet(), 'north-trail');
-    expect(ingress.spec.tls).toEqual([
-      {
-        hosts: ['northtrail.example.org', 'www.northtrail.example.org', 'north-trail.preview.cloud2-stg.example.com'],
-        secretName: 'north-trail-tls',
-      },
-    ]);
+    expect(ingress.spec.tls).toEqual([{ hosts: ['northtrail.example.org', 'www.northtrail.example.org'], secretName: 'north-trail-tls' }]);
     expect(ingress.metadata.annotations).toEqual({
       'argocd.argoproj.io/sync-wave': '4',
       'cert-manager.io/cluster-issuer': 'letsencrypt',
     });
+    // Not watched by cert-manager: every preview Ingress shares the one wildcard Secret.
+    const preview = previewOf(exampleFleet(), 'north-trail');
+    expect(preview.spec.tls).toEqual([{ hosts: ['north-trail.preview.cloud2-stg.example.com'], secretName: 'aviary-preview-tls' }]);
+    expect(preview.metadata.annotations).toEqual({ 'argocd.argoproj.io/sync-wave': '4' });
   });
 
-  it('without tlsClusterIssuer or previewDomain: no TLS, no issuer annotation, no preview host', () => {
+  it('without tlsClusterIssuer or previewDomain: no TLS, no issuer annotation, no preview Ingress', () => {
     const fleet = buildFleet([siteEntry('plain', { hostnames: ['plain.example.com', 'www.plain.example.com'], service: 'green' })]);
     const ingress = ingressOf(fleet, 'plain');
     expect(ingress.spec).not.toHaveProperty('tls');
@@ -90,6 +90,7 @@ describe('site chart: Ingress', () => {
     expect(ingress.metadata.annotations).toEqual({ 'argocd.argoproj.io/sync-wave': '4' });
     expect(backends(ingress)).toEqual({ 'plain.example.com': 'green:http', 'www.plain.example.com': 'green:http' });
     expect(ingress.spec.ingressClassName).toBe('nginx');
+    expect(ofKind(siteObjects(fleet, 'plain'), 'Ingress')).toHaveLength(1);
   });
 
   it('takes the ingress class and extra annotations from the fleet settings', () => {
@@ -101,18 +102,21 @@ describe('site chart: Ingress', () => {
       'argocd.argoproj.io/sync-wave': '4',
       'cert-manager.io/cluster-issuer': 'letsencrypt-prod',
     });
-    expect(backends(ingress)).toEqual({
-      'shop.example.com': 'blue:http',
-      'www.shop.example.com': 'blue:http',
-      'shop.preview.example.dev': 'green:http',
+    expect(backends(ingress)).toEqual({ 'shop.example.com': 'blue:http', 'www.shop.example.com': 'blue:http' });
+    expect(ingress.spec.tls).toEqual([{ hosts: ['shop.example.com', 'www.shop.example.com'], secretName: 'shop-tls' }]);
+    const preview = previewOf(fullFleet(), 'shop');
+    expect(preview.spec.ingressClassName).toBe('haproxy');
+    expect(preview.metadata.annotations).toEqual({
+      'nginx.ingress.kubernetes.io/proxy-body-size': '64m',
+      'example.com/owner': 'web-team',
+      'argocd.argoproj.io/sync-wave': '4',
     });
-    expect(ingress.spec.tls).toEqual([
-      { hosts: ['shop.example.com', 'www.shop.example.com', 'shop.preview.example.dev'], secretName: 'shop-tls' },
-    ]);
+    expect(backends(preview)).toEqual({ 'shop.preview.example.dev': 'green:http' });
   });
 
   it('a promoted site (service = ingress) sends every host, preview included, to one color', () => {
-    expect(Object.values(backends(ingressOf(fullFleet(), 'promoted')))).toEqual(['green:http', 'green:http']);
+    expect(Object.values(backends(ingressOf(fullFleet(), 'promoted')))).toEqual(['green:http']);
+    expect(Object.values(backends(previewOf(fullFleet(), 'promoted')))).toEqual(['green:http']);
   });
 });
 
@@ -324,7 +328,8 @@ describe('site chart: labels and namespace', () => {
     ] as const) {
       for (const site of fleet.sites) {
         const objects = siteObjects(fleet, site.id);
-        expect(objects.map((o) => o.kind).sort()).toEqual(['ExternalSecret', 'Ingress', 'Job', 'Job', 'Job']);
+        // Both fleets have a preview domain: the site's Ingress and its preview Ingress.
+        expect(objects.map((o) => o.kind).sort()).toEqual(['ExternalSecret', 'Ingress', 'Ingress', 'Job', 'Job', 'Job']);
         for (const o of objects) {
           expect(o.metadata.namespace).toBe(namespace);
           expect(o.metadata.labels).toMatchObject({ ...PART_OF, 'aviary.io/site': site.id });

@@ -35,8 +35,8 @@ const EXAMPLE_IDS = ['harbor-cafe', 'maple-dental', 'north-trail', 'quill-press'
 const EXAMPLE_SHARDS = [...new Set(EXAMPLE_IDS.map((id) => createHash('sha256').update(id).digest().readUInt32BE(0) % 32))]
   .sort((a, b) => a - b)
   .map((n) => `services/shard-${String(n).padStart(2, '0')}.yaml`);
-/** argocd 2, services 4 (blue, green, canary-env, web-account), the shards, one file per site. */
-const EXAMPLE_FILES = 2 + 4 + EXAMPLE_SHARDS.length + EXAMPLE_IDS.length;
+/** argocd 2, services 5 (blue, green, canary-env, preview-certificate, web-account), the shards, one file per site. */
+const EXAMPLE_FILES = 2 + 5 + EXAMPLE_SHARDS.length + EXAMPLE_IDS.length;
 
 describe('synth', () => {
   it('writes the layout of the design', () => {
@@ -47,6 +47,7 @@ describe('synth', () => {
       'services/blue.yaml',
       'services/canary-env.yaml',
       'services/green.yaml',
+      'services/preview-certificate.yaml',
       ...EXAMPLE_SHARDS,
       'services/web-account.yaml',
       'sites/harbor-cafe/harbor-cafe.yaml',
