@@ -48,7 +48,12 @@ export class SiteChart extends Chart {
     const url = `${settings.ingress.scheme}://${site.canonicalHostname}`;
     // Kubernetes expands `$(VAR)` in args and reduces `$$` to `$`: doubling every `$` passes the title through as written.
     const title = site.name.replace(/\$/g, () => '$$');
-    const common = { 'aviary.io/color': site.service, 'aviary.io/hostnames': site.hostnames.join(',') };
+    const common = {
+      'aviary.io/color': site.service,
+      'aviary.io/hostnames': site.hostnames.join(','),
+      // Only once counted: a site never rerun keeps the Job names it always had.
+      ...(site.rerun > 0 ? { 'aviary.io/rerun': String(site.rerun) } : {}),
+    };
     const install = wpCliJob(site, names, canary, 'install', 1, common, [
       'core', 'install', `--url=${url}`, `--title=${title}`,
       '--admin_user=$(WP_ADMIN_USER)', '--admin_password=$(WP_ADMIN_PASSWORD)', '--admin_email=$(WP_ADMIN_EMAIL)', '--skip-email',

@@ -80,9 +80,15 @@ export class YamlText {
     this.patches.push({ start, end, text });
   }
 
-  /** Adds `key: value` right after `after` (on its own line in a block map, after it in a flow map). */
-  insertPairAfter(map: YAMLMap, after: Pair<Scalar, Node>, key: string, value: string): void {
-    const entry = `${key}: ${scalarSource(value)}`;
+  /** Replaces a scalar value with a whole number, written as digits. */
+  setNumber(node: Node, value: number): void {
+    const [start, end] = rangeOf(node);
+    this.patches.push({ start, end, text: String(value) });
+  }
+
+  /** Adds `key: value` right after `after` (on its own line in a block map, after it in a flow map); a number is written as digits. */
+  insertPairAfter(map: YAMLMap, after: Pair<Scalar, Node>, key: string, value: string | number): void {
+    const entry = `${key}: ${typeof value === 'number' ? String(value) : scalarSource(value)}`;
     const [, valueEnd] = rangeOf(after.value ?? after.key);
     if (map.flow) {
       this.patches.push({ start: valueEnd, end: valueEnd, text: `, ${entry}` });

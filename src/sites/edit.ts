@@ -77,6 +77,7 @@ export function createSite(input: EditInput, site: NewSite): { texts: EditedText
     canonicalHostname: site.canonicalHostname ?? site.hostnames[0] ?? '',
     service: site.service ?? input.fleet.canary.selector,
     ingress: site.service ?? input.fleet.canary.selector,
+    rerun: 0,
   };
   const fields: Array<[string, string]> = [
     ['id', scalarSource(created.id)],
@@ -140,6 +141,24 @@ function moveSites(input: EditInput, ids: readonly string[], how: 'upgrade' | 'p
     moved.push({ id, from: { service: site.service, ingress: site.ingress }, to });
   }
   return { texts: { sites: sites.text.result(), canary: input.canary.text }, color, moved, unchanged };
+}
+
+/** `rerun:` of each site counted up (added as `rerun: 1` after its last key): its Jobs get new names and run again. */
+export function rerunSites(input: EditInput, ids: readonly string[]): { texts: EditedTexts; reran: { id: string; rerun: number }[] } {
+  const index = indexOf(input.fleet);
+  const sites = sitesText(input);
+  const reran: { id: string; rerun: number }[] = [];
+  for (const id of new Set(ids)) {
+    const i = index.get(id);
+    if (i === undefined) throw new Error(`unknown site "${id}" (pickSites reports these)`);
+    const rerun = input.fleet.sites[i].rerun + 1;
+    const map = sites.seq.items[i] as YAMLMap;
+    const existing = sites.text.pair(map, 'rerun');
+    if (existing?.value) sites.text.setNumber(existing.value, rerun);
+    else sites.text.insertPairAfter(map, map.items[map.items.length - 1] as Pair<Scalar, Node>, 'rerun', rerun);
+    reran.push({ id, rerun });
+  }
+  return { texts: { sites: sites.text.result(), canary: input.canary.text }, reran };
 }
 
 /** Removes the sites' entries (with the comment lines that belong to them). */

@@ -170,6 +170,7 @@ function toFleet(sites: SitesFile, canary: CanaryFile): Fleet {
         ...s,
         canonicalHostname: s.canonicalHostname ?? s.hostnames[0],
         ingress: s.ingress ?? s.service,
+        rerun: s.rerun ?? 0,
       }),
     ),
     canary: fleetCanary,

@@ -100,6 +100,11 @@ const siteSchema = z.strictObject({
   canonicalHostname: hostname.optional(),
   service: color,
   ingress: color.optional(),
+  rerun: z
+    .int({ error: 'expected a whole number\nhint: aviary site rerun ID counts it up' })
+    .min(0, { error: 'must not be negative' })
+    .max(1_000_000, { error: 'is more than 1000000' })
+    .optional(),
 });
 
 export const sitesFileSchema = z.strictObject({

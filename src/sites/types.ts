@@ -27,6 +27,12 @@ export interface Site {
    * @default service
    */
   readonly ingress: Color;
+  /**
+   * Counted up by `aviary site rerun`: part of the site's Job names, so its
+   * Jobs (a failed one included: a Job cannot be re-run in place) run again.
+   * @default 0
+   */
+  readonly rerun: number;
 }
 
 /** One color's workload, from `canary.yaml` `services.<color>`. */

@@ -394,6 +394,10 @@ describe('site chart: Jobs rerun exactly when their inputs change', () => {
     ['the canonical hostname', (s) => (alpha(s).canonicalHostname = 'alpha.example.com'), ['install', 'theme', 'flush']],
     ['the color (service)', (s) => (alpha(s).service = 'green'), ['install', 'theme', 'flush']],
     ['the Job resources', (_, c) => (c.resources = { job: { limits: { memory: '384Mi' } } }), ['install', 'theme', 'flush']],
+    // aviary site rerun: a failed Job cannot run again in place, a new name can.
+    ['the rerun counter', (s) => (alpha(s).rerun = 1), ['install', 'theme', 'flush']],
+    // The Jobs mount the site's shard of the web contract.
+    ['the number of web shards', (_, c) => (c.web = { shards: 7 }), ['install', 'theme', 'flush']],
   ];
 
   it.each(cases)('%s changes exactly the Jobs that use it', (_, change, expected) => {

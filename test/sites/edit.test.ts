@@ -3,6 +3,7 @@ import {
   createSite,
   pickSites,
   promoteSites,
+  rerunSites,
   selectCanary,
   setCanaryImage,
   terminateSites,
@@ -118,6 +119,28 @@ describe('promote', () => {
   });
 });
 
+describe('rerun', () => {
+  test('adds rerun: 1 after the last key of a block or flow entry, then counts it up; nothing else changes', () => {
+    const input = inputOf();
+    const once = rerunSites(input, ['beta', 'gamma']);
+    expect(once.reran).toEqual([
+      { id: 'beta', rerun: 1 },
+      { id: 'gamma', rerun: 1 },
+    ]);
+    let expected = swap(SITES_FIXTURE, 'ingress: blue   # traffic stays on blue\n', 'ingress: blue   # traffic stays on blue\n    rerun: 1\n');
+    expected = swap(expected, 'service: blue }', 'service: blue, rerun: 1 }');
+    expect(once.texts.sites).toBe(expected);
+    expect(once.texts.canary).toBe(input.canary.text);
+    const fleet = reread(once.texts);
+    expect([site(fleet, 'alpha').rerun, site(fleet, 'beta').rerun, site(fleet, 'gamma').rerun]).toEqual([0, 1, 1]);
+
+    const again = new Source('sites.yaml', once.texts.sites);
+    const twice = rerunSites({ fleet, sites: again, canary: input.canary }, ['beta']);
+    expect(twice.texts.sites).toBe(swap(once.texts.sites, '    rerun: 1\n', '    rerun: 2\n'));
+    expect(site(reread(twice.texts), 'beta').rerun).toBe(2);
+  });
+});
+
 describe('terminate', () => {
   test('the first entry goes with its blank separator; the header comment stays', () => {
     const out = terminateSites(inputOf(), ['alpha']);
@@ -177,7 +200,7 @@ describe('create', () => {
       '  - id: shop\n    name: "Shop \\"One\\" | Two"\n    theme: astra\n    hostnames: [shop.example.com, www.shop.example.com]\n    canonicalHostname: shop.example.com\n    service: green\n';
     // After delta, separated by a blank line like the other entries, before the comment that ends the file.
     expect(out.texts.sites).toBe(swap(SITES_FIXTURE, '    service: green\n# end of the fleet\n', `    service: green\n\n${entry}# end of the fleet\n`));
-    expect(site(reread(out.texts), 'shop')).toEqual({ ...shop, canonicalHostname: 'shop.example.com', service: 'green', ingress: 'green' });
+    expect(site(reread(out.texts), 'shop')).toEqual({ ...shop, canonicalHostname: 'shop.example.com', service: 'green', ingress: 'green', rerun: 0 });
   });
 
   test('an empty flow list becomes a block list; a flow list gets a flow entry', () => {

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { parseAllDocuments } from 'yaml';
 import { renderSite } from '../../../charts/render.js';
-import { createSite, pickSites, promoteSites, terminateSites, upgradeSites, type MoveOutcome } from '../../../sites/edit.js';
+import { createSite, pickSites, promoteSites, rerunSites, terminateSites, upgradeSites, type MoveOutcome } from '../../../sites/edit.js';
 import { loadFleet } from '../../../sites/load.js';
 import { siteNames } from '../../../sites/names.js';
 import { COLORS, imageOf, type Canary, type Color, type Fleet, type Site } from '../../../sites/types.js';
@@ -19,7 +19,8 @@ interface EditFlags {
 export function register(program: Command): void {
   const site = program
     .command('site')
-    .description('create, inspect, upgrade, promote and terminate sites (each change is an edit of sites.yaml)');
+    .description('create, inspect, upgrade, promote, rerun and terminate sites (each change is an edit of sites.yaml)');
+  registerRerun(site);
 
   editing(
     site
@@ -149,6 +150,35 @@ export function register(program: Command): void {
         ],
         noop: 'Nothing to do.',
         facts: { removed: teardown },
+      },
+      opts,
+    );
+  });
+}
+
+/** `aviary site rerun ID…`: Jobs (a failed one too) run again through git, by a counter that is part of their names. */
+function registerRerun(site: Command): void {
+  editing(
+    site
+      .command('rerun')
+      .description("count up each site's rerun: in sites.yaml; once merged and synced its install, theme and flush Jobs get new names and run again")
+      .argument('<ids...>', 'the sites whose Jobs run again'),
+  ).action((ids: string[], opts: EditFlags, cmd: Command) => {
+    const applied = editInputs(
+      globals(cmd),
+      (input) => {
+        refuseUnknown(pickSites(input.fleet, { ids }).unknown, globals(cmd).sites);
+        return rerunSites(input, ids);
+      },
+      opts,
+    );
+    const { reran } = applied.outcome;
+    printEdit(
+      applied,
+      {
+        summary: [`Counted up rerun: of ${listIds(reran.map((r) => r.id))} in ${globals(cmd).sites}: once merged and synced, their Jobs run again.`],
+        noop: 'Nothing to do.',
+        facts: { reran },
       },
       opts,
     );
