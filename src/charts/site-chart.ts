@@ -3,7 +3,7 @@ import { ApiObject, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import { jobName, PREVIEW_TLS_SECRET, siteNames, type SiteNames } from '../sites/names.js';
-import { imageOf, type Canary, type Site } from '../sites/types.js';
+import { imageOf, type Canary, type JobKind, type Site } from '../sites/types.js';
 import { SYNC_WAVE, siteLabels } from './labels.js';
 import { resourceRequirements } from './quantities.js';
 import { siteJobContract } from './web-tier.js';
@@ -48,22 +48,19 @@ export class SiteChart extends Chart {
     const url = `${settings.ingress.scheme}://${site.canonicalHostname}`;
     // Kubernetes expands `$(VAR)` in args and reduces `$$` to `$`: doubling every `$` passes the title through as written.
     const title = site.name.replace(/\$/g, () => '$$');
-    const common = {
-      'aviary.io/color': site.service,
-      'aviary.io/hostnames': site.hostnames.join(','),
-      // Only once counted: a site never rerun keeps the Job names it always had.
-      ...(site.rerun > 0 ? { 'aviary.io/rerun': String(site.rerun) } : {}),
-    };
-    const install = wpCliJob(site, names, canary, 'install', 1, common, [
+    const common = { 'aviary.io/color': site.service, 'aviary.io/hostnames': site.hostnames.join(',') };
+    // Only once counted: a Job never rerun keeps the name it always had.
+    const rerun = (job: JobKind): Record<string, string> => (site.rerun[job] > 0 ? { 'aviary.io/rerun': String(site.rerun[job]) } : {});
+    const install = wpCliJob(site, names, canary, 'install', 1, { ...common, ...rerun('install') }, [
       'core', 'install', `--url=${url}`, `--title=${title}`,
       '--admin_user=$(WP_ADMIN_USER)', '--admin_password=$(WP_ADMIN_PASSWORD)', '--admin_email=$(WP_ADMIN_EMAIL)', '--skip-email',
     ]);
-    const theme = wpCliJob(site, names, canary, 'theme', 2, common, [
+    const theme = wpCliJob(site, names, canary, 'theme', 2, { ...common, ...rerun('theme') }, [
       'theme', ...(settings.jobs.installThemes ? ['install', site.theme, '--activate'] : ['activate', site.theme]), `--url=${url}`,
     ]);
     // Caches are flushed after anything that changes pages (the Jobs before it reran) and
     // when public traffic moves to another color (promote).
-    const flush = wpCliJob(site, names, canary, 'flush', 3, { ...common, 'aviary.io/traffic': site.ingress, 'aviary.io/after': `${install.metadata?.name},${theme.metadata?.name}` }, [
+    const flush = wpCliJob(site, names, canary, 'flush', 3, { ...common, ...rerun('flush'), 'aviary.io/traffic': site.ingress, 'aviary.io/after': `${install.metadata?.name},${theme.metadata?.name}` }, [
       'cache', 'flush', `--url=${url}`,
     ]);
     new k8s.KubeJob(this, 'install', install);

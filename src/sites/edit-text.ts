@@ -80,15 +80,20 @@ export class YamlText {
     this.patches.push({ start, end, text });
   }
 
-  /** Replaces a scalar value with a whole number, written as digits. */
-  setNumber(node: Node, value: number): void {
+  /** Replaces a node with YAML source written by the caller (a number, a flow map). */
+  setSource(node: Node, source: string): void {
     const [start, end] = rangeOf(node);
-    this.patches.push({ start, end, text: String(value) });
+    this.patches.push({ start, end, text: source });
   }
 
-  /** Adds `key: value` right after `after` (on its own line in a block map, after it in a flow map); a number is written as digits. */
-  insertPairAfter(map: YAMLMap, after: Pair<Scalar, Node>, key: string, value: string | number): void {
-    const entry = `${key}: ${typeof value === 'number' ? String(value) : scalarSource(value)}`;
+  /** Adds `key: value` right after `after` (on its own line in a block map, after it in a flow map). */
+  insertPairAfter(map: YAMLMap, after: Pair<Scalar, Node>, key: string, value: string): void {
+    this.insertSourceAfter(map, after, key, scalarSource(value));
+  }
+
+  /** The same with the value as YAML source written by the caller (a number, a flow map). */
+  insertSourceAfter(map: YAMLMap, after: Pair<Scalar, Node>, key: string, source: string): void {
+    const entry = `${key}: ${source}`;
     const [, valueEnd] = rangeOf(after.value ?? after.key);
     if (map.flow) {
       this.patches.push({ start: valueEnd, end: valueEnd, text: `, ${entry}` });

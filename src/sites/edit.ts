@@ -1,7 +1,7 @@
 import { isMap, isPair, isScalar, isSeq, type Node, type Pair, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import { scalarSource, YamlText } from './edit-text.js';
 import type { Source } from './source.js';
-import type { Color, Fleet, Site } from './types.js';
+import { JOB_KINDS, type Color, type Fleet, type JobKind, type Site } from './types.js';
 
 /**
  * The operations of the old deployment manager as edits of `sites.yaml` and
@@ -77,7 +77,7 @@ export function createSite(input: EditInput, site: NewSite): { texts: EditedText
     canonicalHostname: site.canonicalHostname ?? site.hostnames[0] ?? '',
     service: site.service ?? input.fleet.canary.selector,
     ingress: site.service ?? input.fleet.canary.selector,
-    rerun: 0,
+    rerun: { install: 0, theme: 0, flush: 0 },
   };
   const fields: Array<[string, string]> = [
     ['id', scalarSource(created.id)],
@@ -143,20 +143,29 @@ function moveSites(input: EditInput, ids: readonly string[], how: 'upgrade' | 'p
   return { texts: { sites: sites.text.result(), canary: input.canary.text }, color, moved, unchanged };
 }
 
-/** `rerun:` of each site counted up (added as `rerun: 1` after its last key): its Jobs get new names and run again. */
-export function rerunSites(input: EditInput, ids: readonly string[]): { texts: EditedTexts; reran: { id: string; rerun: number }[] } {
+/**
+ * `rerun:` of each site counted up, for one Job or for all of them: its Jobs
+ * get new names and run again. Absent, it is added after the site's last
+ * key (`rerun: 1`, or `rerun: { theme: 1 }` for one Job); `rerun: N` becomes
+ * a map when one Job is counted.
+ */
+export function rerunSites(input: EditInput, ids: readonly string[], job?: JobKind): { texts: EditedTexts; reran: { id: string; rerun: Site['rerun'] }[] } {
   const index = indexOf(input.fleet);
   const sites = sitesText(input);
-  const reran: { id: string; rerun: number }[] = [];
+  const reran: { id: string; rerun: Site['rerun'] }[] = [];
   for (const id of new Set(ids)) {
     const i = index.get(id);
     if (i === undefined) throw new Error(`unknown site "${id}" (pickSites reports these)`);
-    const rerun = input.fleet.sites[i].rerun + 1;
+    const before = input.fleet.sites[i].rerun;
+    const after = Object.fromEntries(JOB_KINDS.map((k) => [k, before[k] + (job === undefined || job === k ? 1 : 0)])) as Site['rerun'];
     const map = sites.seq.items[i] as YAMLMap;
     const existing = sites.text.pair(map, 'rerun');
-    if (existing?.value) sites.text.setNumber(existing.value, rerun);
-    else sites.text.insertPairAfter(map, map.items[map.items.length - 1] as Pair<Scalar, Node>, 'rerun', rerun);
-    reran.push({ id, rerun });
+    const same = JOB_KINDS.every((k) => after[k] === after.install);
+    // One number while every Job has the same count; a map once they differ.
+    const source = same ? String(after.install) : `{ ${JOB_KINDS.filter((k) => after[k] > 0).map((k) => `${k}: ${after[k]}`).join(', ')} }`;
+    if (existing?.value) sites.text.setSource(existing.value, source);
+    else sites.text.insertSourceAfter(map, map.items[map.items.length - 1] as Pair<Scalar, Node>, 'rerun', source);
+    reran.push({ id, rerun: after });
   }
   return { texts: { sites: sites.text.result(), canary: input.canary.text }, reran };
 }

@@ -6,7 +6,7 @@ import { RULES, ruleContext } from './rules.js';
 import { canaryFileSchema, MAX_SITES_PER_SHARD, MAX_WEB_SHARDS, sitesFileSchema, type CanaryFile, type SitesFile } from './schema.js';
 import { webShard } from './names.js';
 import { Source } from './source.js';
-import type { Canary, Fleet, Site } from './types.js';
+import { JOB_KINDS, type Canary, type Fleet, type Site } from './types.js';
 
 /** Reads, validates and cross-checks both input files; throws InvalidInputError listing every problem. */
 export function loadFleet(sitesPath: string, canaryPath: string): Fleet {
@@ -161,6 +161,11 @@ function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
   return node instanceof z.ZodObject ? Object.keys(node.shape) : [];
 }
 
+/** `rerun: N` counts for every Job; a map counts per Job. */
+function reruns(rerun: SitesFile['sites'][number]['rerun']): Site['rerun'] {
+  return Object.fromEntries(JOB_KINDS.map((job) => [job, typeof rerun === 'number' ? rerun : (rerun?.[job] ?? 0)])) as Site['rerun'];
+}
+
 function toFleet(sites: SitesFile, canary: CanaryFile): Fleet {
   const { repository, selector, services, ...settings } = canary;
   const fleetCanary: Canary = { repository, selector, services, settings };
@@ -170,7 +175,7 @@ function toFleet(sites: SitesFile, canary: CanaryFile): Fleet {
         ...s,
         canonicalHostname: s.canonicalHostname ?? s.hostnames[0],
         ingress: s.ingress ?? s.service,
-        rerun: s.rerun ?? 0,
+        rerun: reruns(s.rerun),
       }),
     ),
     canary: fleetCanary,

@@ -80,6 +80,9 @@ export const imageTag = str('a sha256 digest').regex(DIGEST, {
   error: 'is not a sha256 digest\nhint: write the image digest as 64 lowercase hex characters (no "sha256:" prefix); mutable tags such as "latest" are not allowed',
 });
 
+/** A rerun counter of `aviary site rerun`. */
+const counter = z.int({ error: 'expected a whole number' }).min(0, { error: 'must not be negative' }).max(1_000_000, { error: 'is more than 1000000' });
+
 const siteSchema = z.strictObject({
   id,
   name: str('the site title')
@@ -101,9 +104,9 @@ const siteSchema = z.strictObject({
   service: color,
   ingress: color.optional(),
   rerun: z
-    .int({ error: 'expected a whole number\nhint: aviary site rerun ID counts it up' })
-    .min(0, { error: 'must not be negative' })
-    .max(1_000_000, { error: 'is more than 1000000' })
+    .union([counter, z.strictObject({ install: counter.optional(), theme: counter.optional(), flush: counter.optional() })], {
+      error: 'expected a whole number, or a map of Job (install, theme, flush) to a whole number\nhint: aviary site rerun ID [--job NAME] counts it up',
+    })
     .optional(),
 });
 

@@ -8,6 +8,10 @@
 export const COLORS = ['blue', 'green'] as const;
 export type Color = (typeof COLORS)[number];
 
+/** The WP-CLI Jobs of a site, in the order they run. */
+export const JOB_KINDS = ['install', 'theme', 'flush'] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
+
 /** One WordPress site, as declared in `sites.yaml`. */
 export interface Site {
   /** DNS-1123 label; names every resource of the site. */
@@ -28,11 +32,12 @@ export interface Site {
    */
   readonly ingress: Color;
   /**
-   * Counted up by `aviary site rerun`: part of the site's Job names, so its
-   * Jobs (a failed one included: a Job cannot be re-run in place) run again.
-   * @default 0
+   * Counted up by `aviary site rerun [--job NAME]`: part of the site's Job
+   * names, so its Jobs (a failed one included: a Job cannot be re-run in
+   * place) run again. `rerun: N` in sites.yaml counts for every Job.
+   * @default 0 for each Job
    */
-  readonly rerun: number;
+  readonly rerun: Readonly<Record<JobKind, number>>;
 }
 
 /** One color's workload, from `canary.yaml` `services.<color>`. */

@@ -396,6 +396,9 @@ describe('site chart: Jobs rerun exactly when their inputs change', () => {
     ['the Job resources', (_, c) => (c.resources = { job: { limits: { memory: '384Mi' } } }), ['install', 'theme', 'flush']],
     // aviary site rerun: a failed Job cannot run again in place, a new name can.
     ['the rerun counter', (s) => (alpha(s).rerun = 1), ['install', 'theme', 'flush']],
+    // The flush Job follows the Jobs before it.
+    ['the theme Job\'s rerun counter', (s) => (alpha(s).rerun = { theme: 1 }), ['theme', 'flush']],
+    ['the flush Job\'s rerun counter', (s) => (alpha(s).rerun = { flush: 3 }), ['flush']],
     // The Jobs mount the site's shard of the web contract.
     ['the number of web shards', (_, c) => (c.web = { shards: 7 }), ['install', 'theme', 'flush']],
   ];

@@ -235,5 +235,5 @@ export function fullFleet(): Fleet {
 /** A site as the model holds it once parsed, for the hook's functions. */
 export function site(id: string, extra: Partial<Site> = {}): Site {
   const host = `${id}.example.com`;
-  return { id, name: `Site ${id}`, theme: 'astra', hostnames: [host], canonicalHostname: host, service: 'blue', ingress: 'blue', rerun: 0, ...extra };
+  return { id, name: `Site ${id}`, theme: 'astra', hostnames: [host], canonicalHostname: host, service: 'blue', ingress: 'blue', rerun: { install: 0, theme: 0, flush: 0 }, ...extra };
 }

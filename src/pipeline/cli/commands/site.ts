@@ -4,7 +4,7 @@ import { renderSite } from '../../../charts/render.js';
 import { createSite, pickSites, promoteSites, rerunSites, terminateSites, upgradeSites, type MoveOutcome } from '../../../sites/edit.js';
 import { loadFleet } from '../../../sites/load.js';
 import { siteNames } from '../../../sites/names.js';
-import { COLORS, imageOf, type Canary, type Color, type Fleet, type Site } from '../../../sites/types.js';
+import { COLORS, imageOf, JOB_KINDS, type Canary, type Color, type Fleet, type JobKind, type Site } from '../../../sites/types.js';
 import { editInputs, printEdit, refuseOverload } from '../../config-repo/edit-files.js';
 import { listIds, plural } from '../../shared/words.js';
 import { RefusedError, UsageError } from '../../shared/errors.js';
@@ -161,14 +161,15 @@ function registerRerun(site: Command): void {
   editing(
     site
       .command('rerun')
-      .description("count up each site's rerun: in sites.yaml; once merged and synced its install, theme and flush Jobs get new names and run again")
-      .argument('<ids...>', 'the sites whose Jobs run again'),
-  ).action((ids: string[], opts: EditFlags, cmd: Command) => {
+      .description("count up each site's rerun: in sites.yaml; once merged and synced its Jobs (or the one named) get new names and run again")
+      .argument('<ids...>', 'the sites whose Jobs run again')
+      .addOption(new Option('--job <name>', 'only this Job (the flush Job follows an install or theme rerun)').choices(JOB_KINDS)),
+  ).action((ids: string[], opts: EditFlags & { job?: JobKind }, cmd: Command) => {
     const applied = editInputs(
       globals(cmd),
       (input) => {
         refuseUnknown(pickSites(input.fleet, { ids }).unknown, globals(cmd).sites);
-        return rerunSites(input, ids);
+        return rerunSites(input, ids, opts.job);
       },
       opts,
     );
@@ -176,7 +177,9 @@ function registerRerun(site: Command): void {
     printEdit(
       applied,
       {
-        summary: [`Counted up rerun: of ${listIds(reran.map((r) => r.id))} in ${globals(cmd).sites}: once merged and synced, their Jobs run again.`],
+        summary: [
+          `Counted up rerun:${opts.job ? ` (${opts.job})` : ''} of ${listIds(reran.map((r) => r.id))} in ${globals(cmd).sites}: once merged and synced, ${opts.job ? `their ${opts.job} Job runs` : 'their Jobs run'} again.`,
+        ],
         noop: 'Nothing to do.',
         facts: { reran },
       },

@@ -89,8 +89,9 @@ describe('aviary canary set-image', () => {
     expect(out).toMatchObject({ changed: true, files: ['sites.yaml', 'canary.yaml'], color: 'green', rerun: ['beta', 'delta'] });
     expect(out.promoted.map((m: { id: string }) => m.id)).toEqual(['beta']);
     expect(w.read('sites.yaml')).toBe(swap(SITES_FIXTURE, '    ingress: blue   # traffic stays on blue\n', ''));
-    const ingress = synthesized(w).get('sites/beta/beta.yaml')!.find((o) => o.kind === 'Ingress')!;
-    expect(ingress.spec.rules!.map((rule) => rule.http.paths[0].backend.service.name)).toEqual(['green', 'green', 'green']);
+    // The public hostnames and the preview (its own Ingress): all on green.
+    const ingresses = synthesized(w).get('sites/beta/beta.yaml')!.filter((o) => o.kind === 'Ingress');
+    expect(ingresses.flatMap((i) => i.spec.rules!).map((rule) => rule.http.paths[0].backend.service.name)).toEqual(['green', 'green', 'green']);
   });
 
   test('a tag that is not a digest is refused, files untouched; the same digest again is a no-op', async () => {

@@ -25,8 +25,9 @@ function synthesized(w: Workdir, id: string) {
   const file = files.find((f) => f.path === `sites/${id}/${id}.yaml`);
   if (!file) throw new Error(`no manifests for ${id}`);
   const objects = parseAllDocuments(file.content).map((d) => d.toJS() as K8s);
-  const ingress = objects.find((o) => o.kind === 'Ingress');
-  const routes = Object.fromEntries((ingress?.spec.rules ?? []).map((r) => [r.host, r.http.paths[0].backend.service.name]));
+  // The site's Ingress and its preview Ingress.
+  const rules = objects.filter((o) => o.kind === 'Ingress').flatMap((i) => i.spec.rules ?? []);
+  const routes = Object.fromEntries(rules.map((r) => [r.host, r.http.paths[0].backend.service.name]));
   const jobs = objects.filter((o) => o.kind === 'Job');
   return { routes, jobImages: [...new Set(jobs.map((j) => j.spec.template!.spec.containers[0].image))], jobNames: jobs.map((j) => j.metadata.name) };
 }
@@ -67,6 +68,19 @@ describe('aviary site upgrade / promote', () => {
     expect(w.read('sites.yaml')).toBe(swap(SITES_FIXTURE, '    ingress: blue   # traffic stays on blue\n', ''));
     const after = synthesized(w, 'beta');
     expect(after.routes).toEqual({ 'beta.example.com': 'green', 'www.beta.example.com': 'green', 'beta.preview.example.com': 'green' });
+  });
+
+  test('rerun: counts up rerun: so the site\'s Jobs (or the one named) get new names; no other site changes', async () => {
+    const w = fresh();
+    const before = { beta: synthesized(w, 'beta').jobNames, alpha: synthesized(w, 'alpha').jobNames };
+    const r = await w.run(['site', 'rerun', 'beta', '--job', 'theme']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Counted up rerun: (theme) of beta in');
+    expect(w.read('sites.yaml')).toBe(swap(SITES_FIXTURE, '    ingress: blue   # traffic stays on blue\n', '    ingress: blue   # traffic stays on blue\n    rerun: { theme: 1 }\n'));
+    const renamed = synthesized(w, 'beta').jobNames.filter((name) => !before.beta.includes(name));
+    expect(renamed.map((n) => n.replace(/-[0-9a-f]{10}$/, ''))).toEqual(['beta-theme', 'beta-flush']);
+    expect(synthesized(w, 'alpha').jobNames).toEqual(before.alpha);
+    expect((await w.run(['site', 'rerun', 'nope'])).code).not.toBe(0);
   });
 
   test('no-op: a site already on the canary; the file is not touched', async () => {
@@ -155,7 +169,7 @@ describe('aviary site create / get / list / terminate', () => {
       canonicalHostname: 'www.shop.example.com',
       previewHostname: 'shop.preview.example.com',
       manifest: 'dist/sites/shop/shop.yaml',
-      resources: { ingress: ['shop'], externalSecrets: ['shop-wordpress'] },
+      resources: { ingress: ['shop', 'shop-preview'], externalSecrets: ['shop-wordpress'] },
       aws: { secrets: ['aviary/sites/shop/db', 'aviary/sites/shop/admin', 'aviary/sites/shop/keys'], database: 'wp_shop', s3Prefix: 'sites/shop/' },
     });
     expect(site.resources.jobs.map((j: { name: string }) => j.name)).toEqual(synthesized(w, 'shop').jobNames);
