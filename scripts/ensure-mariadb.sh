@@ -3,6 +3,7 @@
 # MariaDB (from Debian) and moto_server (from pip, which is not reachable here).
 # Idempotent: installs nothing when everything is already there.
 set -euo pipefail
+source "$(dirname "$0")/apt-install.sh"
 
 have_mariadbd() {
   command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ]
@@ -11,23 +12,7 @@ have_mariadbd() {
 if have_mariadbd; then
   echo "ensure-mariadb: mariadbd already installed ($(command -v mariadbd || echo /usr/sbin/mariadbd)), nothing to do"
 else
-  # Root needs no sudo; anyone else needs sudo (a CI container is usually root).
-  SUDO=""
-  if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then
-      SUDO="sudo"
-    else
-      echo "ensure-mariadb: mariadbd is missing and I am not root and there is no sudo: cannot install mariadb-server" >&2
-      exit 1
-    fi
-  fi
-  echo "ensure-mariadb: mariadbd missing, installing mariadb-server and mariadb-client with apt-get"
-  # DEBIAN_FRONTEND avoids any debconf prompt blocking a non-interactive run.
-  if ! $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q \
-     || ! $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends mariadb-server mariadb-client; then
-    echo "ensure-mariadb: apt-get failed: could not install mariadb-server / mariadb-client" >&2
-    exit 1
-  fi
+  apt_install ensure-mariadb mariadb-server mariadb-client
   if ! have_mariadbd; then
     echo "ensure-mariadb: apt-get succeeded but mariadbd is still not found" >&2
     exit 1

@@ -12,6 +12,7 @@
 # there the apache2 package also starts Apache on port 80. The tests do not
 # need it (they start their own); `systemctl disable --now apache2` stops it.
 set -euo pipefail
+source "$(dirname "$0")/apt-install.sh"
 
 WP_DIR=/usr/share/wordpress
 
@@ -43,26 +44,9 @@ if [ "${#missing[@]}" -eq 0 ]; then
   exit 0
 fi
 
-# Root needs no sudo; anyone else needs sudo (a CI container is usually root).
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  if command -v sudo >/dev/null 2>&1; then
-    SUDO="sudo"
-  else
-    echo "ensure-wordpress: ${missing[*]} missing and I am not root and there is no sudo: cannot install them" >&2
-    exit 1
-  fi
-fi
-
-echo "ensure-wordpress: installing ${missing[*]} with apt-get"
-# DEBIAN_FRONTEND avoids any debconf prompt blocking a non-interactive run;
 # --no-install-recommends keeps out what the wordpress package only
 # recommends (translations, a theme); MariaDB comes from scripts/ensure-mariadb.sh.
-if ! $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q \
-   || ! $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"; then
-  echo "ensure-wordpress: apt-get failed: could not install ${missing[*]}" >&2
-  exit 1
-fi
+apt_install ensure-wordpress "${missing[@]}"
 
 problems=()
 have_php || problems+=("php is not on PATH")
