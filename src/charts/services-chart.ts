@@ -3,7 +3,7 @@ import * as kplus from 'cdk8s-plus-27';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { COLORS, imageOf, type Canary, type Color, type Site } from '../sites/types.js';
-import { PREVIEW_TLS_SECRET } from '../sites/names.js';
+import { PREVIEW_TLS_SECRET, shardSuffix } from '../sites/names.js';
 import { previewIssuerOf } from './site-chart.js';
 import { contractPodSpec, HEALTH_PATH, shardsOf, WebShard } from './web-tier.js';
 import { PART_OF, SYNC_WAVE } from './labels.js';
@@ -62,7 +62,7 @@ export class ServicesChart extends Chart {
 
 /** `shard-07`: the file `services/shard-07.yaml` holds that shard's host map and ExternalSecret. */
 function shardFile(shard: number, shards: number): string {
-  return `shard-${String(shard).padStart(String(shards - 1).length, '0')}`;
+  return `shard-${shardSuffix(shard, shards)}`;
 }
 
 interface ColorServiceProps {

@@ -92,7 +92,9 @@ export function shardsOf(sites: readonly Site[], shards: number): Map<number, Si
   const by = new Map<number, Site[]>();
   for (const site of [...sites].sort((a, b) => (a.id < b.id ? -1 : 1))) {
     const shard = webShard(site.id, shards);
-    by.set(shard, [...(by.get(shard) ?? []), site]);
+    const members = by.get(shard);
+    if (members) members.push(site);
+    else by.set(shard, [site]);
   }
   return new Map([...by].sort(([a], [b]) => a - b));
 }

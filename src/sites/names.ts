@@ -71,7 +71,7 @@ export function webShard(id: string, shards: number): number {
 }
 
 /** `07` of 32 shards: fixed width, so the files sort in shard order. */
-function shardSuffix(shard: number, shards: number): string {
+export function shardSuffix(shard: number, shards: number): string {
   return String(shard).padStart(String(shards - 1).length, '0');
 }
 

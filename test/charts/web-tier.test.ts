@@ -1,15 +1,12 @@
 // The web image contract as generated: the host map and site-secret shards,
 // the ServiceAccount, and what every web pod mounts (README, "The web image contract").
-import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { renderFleet } from '../../src/charts/render.js';
 import { InvalidInputError } from '../../src/sites/problems.js';
 import type { Fleet } from '../../src/sites/types.js';
 import { buildFleet, canaryDoc, exampleFleet, fullFleet, siteEntry } from '../support/fixtures.js';
-import { asMap, changedPaths, distOf, ofKind, only, parseManifests, type K8sObject } from '../support/manifests.js';
+import { asMap, changedPaths, distOf, ofKind, only, parseManifests, shardFile, shardSuffixOf, type K8sObject } from '../support/manifests.js';
 
-/** The contract's shard of a site, written out independently: the first 4 bytes of sha256(id), mod the shard count. */
-const shardOf = (id: string, shards: number) => createHash('sha256').update(id).digest().readUInt32BE(0) % shards;
 const pad = (n: number, shards: number) => String(n).padStart(String(shards - 1).length, '0');
 
 function objectsOf(fleet: Fleet): Map<string, K8sObject[]> {
@@ -22,7 +19,7 @@ describe('the host map and the site secrets', () => {
     const files = objectsOf(fleet);
     const { shards } = fleet.canary.settings.web;
     for (const site of fleet.sites) {
-      const shard = pad(shardOf(site.id, shards), shards);
+      const shard = shardSuffixOf(site.id, shards);
       const [configMap, externalSecret] = files.get(`services/shard-${shard}.yaml`)!;
       expect(configMap.kind).toBe('ConfigMap');
       expect(configMap.metadata.name).toBe(`aviary-sites-${shard}`);
@@ -50,7 +47,7 @@ describe('the host map and the site secrets', () => {
     const fleet = buildFleet(Array.from({ length: 40 }, (_, i) => siteEntry(`site-${i}`)), canaryDoc({ web: { shards: 4 } }));
     const files = objectsOf(fleet);
     const shardFiles = [...files.keys()].filter((p) => p.startsWith('services/shard-'));
-    expect(shardFiles.sort()).toEqual([...new Set(fleet.sites.map((s) => `services/shard-${shardOf(s.id, 4)}.yaml`))].sort());
+    expect(shardFiles.sort()).toEqual([...new Set(fleet.sites.map((s) => shardFile(s.id, 4)))].sort());
     const listed = shardFiles.flatMap((p) => files.get(p)![1].spec.data.map((d: { secretKey: string }) => d.secretKey));
     expect(listed.sort()).toEqual(fleet.sites.flatMap((s) => [`${s.id}.db`, `${s.id}.keys`]).sort());
   });
@@ -60,7 +57,7 @@ describe('the host map and the site secrets', () => {
     const before = distOf(buildFleet(sites));
     const changed = sites.map((s) => (s.id === 'site-7' ? { ...s, hostnames: ['site-7.example.com', 'www.site-7.example.com'] } : s));
     expect(changedPaths(before, distOf(buildFleet(changed)))).toEqual(
-      [`services/shard-${pad(shardOf('site-7', 32), 32)}.yaml`, 'sites/site-7/site-7.yaml'].sort(),
+      [shardFile('site-7'), 'sites/site-7/site-7.yaml'].sort(),
     );
     // The order of sites.yaml is no input: the shards list their sites by id.
     expect(changedPaths(before, distOf(buildFleet([...sites].reverse())))).toEqual([]);

@@ -72,9 +72,15 @@ export function ofKind(objects: readonly K8sObject[], kind: string): K8sObject[]
 }
 
 /**
- * The web-tier shard file of a site, written out from the contract rather
- * than taken from the charts: the first 4 bytes of sha256(id), mod the shard count.
+ * The web-tier shard of a site as its file name suffix (`07` of 32), written
+ * out from the contract rather than taken from the charts: the first 4
+ * bytes of sha256(id), mod the shard count, padded to the width of the largest.
  */
+export function shardSuffixOf(id: string, shards = 32): string {
+  return String(createHash('sha256').update(id).digest().readUInt32BE(0) % shards).padStart(String(shards - 1).length, '0');
+}
+
+/** The web-tier shard file of a site. */
 export function shardFile(id: string, shards = 32): string {
-  return `services/shard-${String(createHash('sha256').update(id).digest().readUInt32BE(0) % shards).padStart(String(shards - 1).length, '0')}.yaml`;
+  return `services/shard-${shardSuffixOf(id, shards)}.yaml`;
 }

@@ -35,9 +35,9 @@ export function withOptions(cmd: Command, ...uses: readonly OptionUse[]): Comman
   used.set(cmd, [...settingsOf(cmd), ...uses]);
   const variables: string[] = [];
   for (const use of uses) {
-    const { name, help, hidden } = typeof use === 'string' ? { name: use } : use;
+    const { name, help } = typeof use === 'string' ? { name: use, help: undefined } : use;
     const spec: OptionSpec = OPTIONS[name];
-    if (spec.flag) cmd.addOption(commanderOption(spec, help, hidden));
+    if (spec.flag) cmd.addOption(option(use));
     else if (spec.env) variables.push(`  ${spec.env.padEnd(22)} ${help ?? spec.help}`);
   }
   if (variables.length > 0) cmd.addHelpText('after', `\nEnvironment:\n${variables.join('\n')}`);

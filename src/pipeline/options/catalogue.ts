@@ -211,10 +211,6 @@ export const OPTIONS = {
 
 export type OptionName = keyof typeof OPTIONS;
 
-export function spec(name: OptionName): OptionSpec {
-  return OPTIONS[name];
-}
-
 /** `--branch <name>` → `--branch`. */
 export function flagName(spec: OptionSpec): string | undefined {
   return spec.flag?.split(/[ ,]/).find((part) => part.startsWith('--'));

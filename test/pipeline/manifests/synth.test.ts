@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,7 +7,7 @@ import { synth } from '../../../src/pipeline/manifests/synth.js';
 import { writeDist } from '../../../src/pipeline/manifests/write-dist.js';
 import { runCliSync } from '../../support/cli.js';
 import { REPO_ROOT, tempDir } from '../../support/fixtures.js';
-import { changedPaths, filesUnder } from '../../support/manifests.js';
+import { changedPaths, filesUnder, shardFile } from '../../support/manifests.js';
 
 const GREEN = '216c0204a7f3e9d8c1b2a3f4e5d6c7b8a9f0e1d2c3b4a5f6e7d8c9b0a1f2e3d4';
 const NEW_GREEN = 'c'.repeat(64);
@@ -30,11 +29,9 @@ beforeEach(() => {
   cpSync(join(REPO_ROOT, 'canary.yaml'), join(work, 'canary.yaml'));
 });
 
-/** The example's sites' web-tier shards (of the default 32): the first 4 bytes of sha256(id), mod 32. */
+/** The example's sites' web-tier shard files (of the default 32). */
 const EXAMPLE_IDS = ['harbor-cafe', 'maple-dental', 'north-trail', 'quill-press', 'rrr', 'studio-lumen'];
-const EXAMPLE_SHARDS = [...new Set(EXAMPLE_IDS.map((id) => createHash('sha256').update(id).digest().readUInt32BE(0) % 32))]
-  .sort((a, b) => a - b)
-  .map((n) => `services/shard-${String(n).padStart(2, '0')}.yaml`);
+const EXAMPLE_SHARDS = [...new Set(EXAMPLE_IDS.map((id) => shardFile(id)))].sort();
 /** argocd 2, services 5 (blue, green, canary-env, preview-certificate, web-account), the shards, one file per site. */
 const EXAMPLE_FILES = 2 + 5 + EXAMPLE_SHARDS.length + EXAMPLE_IDS.length;
 
