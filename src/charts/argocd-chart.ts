@@ -2,7 +2,18 @@ import { ApiObject, Chart } from 'cdk8s';
 import type { Construct } from 'constructs';
 import type { Canary } from '../sites/types.js';
 import { siteApplication } from '../sites/names.js';
-import { PART_OF } from './labels.js';
+import { KUEUE_QUEUE, PART_OF } from './labels.js';
+
+/**
+ * What Argo CD leaves as it is on a site's existing Jobs: the pod template,
+ * immutable in Kubernetes (so a new image or a new Aviary neither fails the
+ * sync nor reruns an install), and the Kueue queue, immutable once Kueue
+ * admitted the Job. RespectIgnoreDifferences applies this to the sync, not
+ * only the diff; a Job created afresh gets everything as generated.
+ */
+export const JOB_FIXED_AT_CREATION = [
+  { group: 'batch', kind: 'Job', jsonPointers: ['/spec/template', `/metadata/labels/${KUEUE_QUEUE.replace('/', '~1')}`] },
+];
 
 export interface ArgoCdChartProps {
   /**
@@ -52,7 +63,9 @@ export class ArgoCdChart extends Chart {
             project: argocd.project,
             source: { repoURL: argocd.repoURL, targetRevision: argocd.targetRevision, path: '{{path}}' },
             destination,
-            syncPolicy,
+            // A Job is its name (charts/site-chart.ts): what else its spec holds is what it was created with.
+            ignoreDifferences: JOB_FIXED_AT_CREATION,
+            syncPolicy: { ...syncPolicy, syncOptions: [...syncPolicy.syncOptions, 'RespectIgnoreDifferences=true'] },
           },
         },
       },

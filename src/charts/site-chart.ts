@@ -3,8 +3,8 @@ import { ApiObject, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import { jobName, PREVIEW_TLS_SECRET, siteNames, type SiteNames } from '../sites/names.js';
-import { imageOf, type Canary, type JobKind, type Site } from '../sites/types.js';
-import { SYNC_WAVE, siteLabels } from './labels.js';
+import { imageOf, JOB_KINDS, type Canary, type JobKind, type Site } from '../sites/types.js';
+import { KUEUE_QUEUE, SYNC_WAVE, siteLabels } from './labels.js';
 import { resourceRequirements } from './quantities.js';
 import { siteJobContract } from './web-tier.js';
 
@@ -23,15 +23,8 @@ export interface SiteChartProps {
 
 /**
  * Everything of one site: its Ingress, the ExternalSecret that brings its
- * credentials from AWS Secrets Manager, and its WP-CLI Jobs.
- *
- * Jobs rerun by name, not by mutation: each Job's name ends in a hash of its
- * own spec (image digest, arguments, hostnames, color), so a changed input
- * gives a new Job that Argo CD creates while pruning the old one, and an
- * unrelated change leaves the name, and so the Job, alone. A Job's pod
- * template is immutable in Kubernetes, so mutating it in place would fail.
- * No `ttlSecondsAfterFinished`: a Job the cluster deleted would look missing
- * to Argo CD, which would then recreate and rerun it.
+ * admin credentials from AWS Secrets Manager, and its WP-CLI Jobs (see
+ * siteJobs for when each runs).
  */
 export class SiteChart extends Chart {
   constructor(scope: Construct, id: string, props: SiteChartProps) {
@@ -45,27 +38,8 @@ export class SiteChart extends Chart {
     const preview = previewIngress(site, names, canary);
     if (preview) new k8s.KubeIngress(this, 'preview', preview);
 
-    const url = `${settings.ingress.scheme}://${site.canonicalHostname}`;
-    // Kubernetes expands `$(VAR)` in args and reduces `$$` to `$`: doubling every `$` passes the title through as written.
-    const title = site.name.replace(/\$/g, () => '$$');
-    const common = { 'aviary.io/color': site.service, 'aviary.io/hostnames': site.hostnames.join(',') };
-    // Only once counted: a Job never rerun keeps the name it always had.
-    const rerun = (job: JobKind): Record<string, string> => (site.rerun[job] > 0 ? { 'aviary.io/rerun': String(site.rerun[job]) } : {});
-    const install = wpCliJob(site, names, canary, 'install', 1, { ...common, ...rerun('install') }, [
-      'core', 'install', `--url=${url}`, `--title=${title}`,
-      '--admin_user=$(WP_ADMIN_USER)', '--admin_password=$(WP_ADMIN_PASSWORD)', '--admin_email=$(WP_ADMIN_EMAIL)', '--skip-email',
-    ]);
-    const theme = wpCliJob(site, names, canary, 'theme', 2, { ...common, ...rerun('theme') }, [
-      'theme', ...(settings.jobs.installThemes ? ['install', site.theme, '--activate'] : ['activate', site.theme]), `--url=${url}`,
-    ]);
-    // Caches are flushed after anything that changes pages (the Jobs before it reran) and
-    // when public traffic moves to another color (promote).
-    const flush = wpCliJob(site, names, canary, 'flush', 3, { ...common, ...rerun('flush'), 'aviary.io/traffic': site.ingress, 'aviary.io/after': `${install.metadata?.name},${theme.metadata?.name}` }, [
-      'cache', 'flush', `--url=${url}`,
-    ]);
-    new k8s.KubeJob(this, 'install', install);
-    new k8s.KubeJob(this, 'theme', theme);
-    new k8s.KubeJob(this, 'flush', flush);
+    const jobs = siteJobs(site, names, canary);
+    for (const kind of JOB_KINDS) new k8s.KubeJob(this, kind, jobs[kind]);
   }
 }
 
@@ -106,7 +80,7 @@ function rule(host: string, color: string): k8s.IngressRule {
  * only once it is installed, and no Job waits on the Ingress's health
  * (controllers that publish no load-balancer status never report it).
  */
-const INGRESS_WAVE = '4';
+const INGRESS_WAVE = '5';
 
 /** Public hostnames go to the `ingress` color, in a certificate of the site's own. */
 function ingress(site: Site, names: SiteNames, canary: Canary): k8s.KubeIngressProps {
@@ -149,48 +123,94 @@ export function previewIssuerOf(canary: Canary): string | undefined {
   return previewDomain ? (ingress.previewIssuer ?? ingress.tlsClusterIssuer) : undefined;
 }
 
-/** `inputs` are annotations carrying what is not otherwise in the spec, so that changing them changes the hash. */
-function wpCliJob(
-  site: Site,
-  names: SiteNames,
-  canary: Canary,
-  job: string,
-  wave: number,
-  inputs: Readonly<Record<string, string>>,
-  args: string[],
-): k8s.KubeJobProps {
-  const labels = { ...siteLabels(site.id), 'aviary.io/job': job };
+/**
+ * The site's WP-CLI Jobs, in the order they run (sync waves 1–4).
+ *
+ * A Job runs again only under a new name, and its name ends in a hash of
+ * exactly what it depends on (its `dependsOn`, recorded in the annotation
+ * `aviary.io/depends-on`): install once per site, update-db per image,
+ * theme per theme, flush after any of them and whenever the site's colors
+ * or URL move. Everything else in a Job's spec (the image of install and
+ * theme, the URL, resources, the contract's shard) is what it was created
+ * with: a Job's pod template is immutable in Kubernetes, and the Argo CD
+ * Applications ignore `spec.template` of Jobs (RespectIgnoreDifferences,
+ * argocd-chart.ts), so such a change neither fails the sync nor reruns
+ * the Job. No `ttlSecondsAfterFinished`: a Job the cluster deleted would
+ * look missing to Argo CD, which would then recreate and rerun it.
+ */
+function siteJobs(site: Site, names: SiteNames, canary: Canary): Record<JobKind, k8s.KubeJobProps> {
+  const { settings } = canary;
+  const url = `${settings.ingress.scheme}://${site.canonicalHostname}`;
+  // Kubernetes expands `$(VAR)` in args and reduces `$$` to `$`: doubling every `$` passes the title through as written.
+  const title = site.name.replace(/\$/g, () => '$$');
+  const image = imageOf(canary, site.service);
+  const job = (kind: JobKind, dependsOn: Record<string, unknown>, command: string[]) =>
+    wpCliJob(site, names, canary, kind, { ...dependsOn, ...(site.rerun[kind] > 0 ? { rerun: site.rerun[kind] } : {}) }, command);
+
+  // Once per site: an installed site stays installed (`wp core install` does nothing then).
+  const install = job('install', {}, [
+    'wp', 'core', 'install', `--url=${url}`, `--title=${title}`,
+    '--admin_user=$(WP_ADMIN_USER)', '--admin_password=$(WP_ADMIN_PASSWORD)', '--admin_email=$(WP_ADMIN_EMAIL)', '--skip-email',
+  ]);
+  // The database follows the code: once per image the site runs on.
+  const updateDb = job('update-db', { image }, ['wp', 'core', 'update-db', `--url=${url}`]);
+  const theme = job('theme', { theme: site.theme, install: settings.jobs.installThemes }, [
+    'wp', 'theme', ...(settings.jobs.installThemes ? ['install', site.theme, '--activate'] : ['activate', site.theme]), `--url=${url}`,
+  ]);
+  // What WordPress caches outside the pods: the persistent object cache the contract names
+  // (WP_CACHE_KEY_SALT keeps sites apart in it) and, without one, transients in the database.
+  // After anything that changes pages (the Jobs before it), an upgrade, a promote or a new URL.
+  const after = [install, updateDb, theme].map((j) => j.metadata?.name);
+  const flush = job('flush', { after, service: site.service, ingress: site.ingress, url }, [
+    'sh', '-c', 'wp cache flush --url="$1" && wp transient delete --all --url="$1"', 'flush', url,
+  ]);
+  return { install, 'update-db': updateDb, theme, flush };
+}
+
+/** Where a WP-CLI Job runs in the order of a site's sync waves: after its admin secret (0), before its Ingress. */
+const JOB_WAVES: Readonly<Record<JobKind, number>> = { install: 1, 'update-db': 2, theme: 3, flush: 4 };
+
+function wpCliJob(site: Site, names: SiteNames, canary: Canary, kind: JobKind, dependsOn: Record<string, unknown>, command: string[]): k8s.KubeJobProps {
+  const labels = { ...siteLabels(site.id), 'aviary.io/job': kind };
+  const queue = canary.settings.jobs.queue;
   const contract = siteJobContract(site, canary);
-  const spec: k8s.JobSpec = {
-    backoffLimit: 3,
-    activeDeadlineSeconds: 900,
-    template: {
-      metadata: { labels, annotations: { ...inputs } },
-      spec: {
-        restartPolicy: 'Never',
-        automountServiceAccountToken: false,
-        // WP-CLI refuses to run as root; www-data is uid/gid 33 in the WordPress images, and fsGroup
-        // lets it read the contract's secret files (0440).
-        securityContext: { runAsUser: 33, runAsGroup: 33, runAsNonRoot: true, fsGroup: 33, seccompProfile: { type: 'RuntimeDefault' } },
-        volumes: contract.volumes,
-        containers: [
-          {
-            name: 'wp-cli',
-            image: imageOf(canary, site.service),
-            imagePullPolicy: 'IfNotPresent',
-            command: ['wp'],
-            args,
-            env: contract.env,
-            // WP_ADMIN_* for the `$(…)` references in the install Job's args.
-            envFrom: [{ secretRef: { name: names.credentials } }],
-            volumeMounts: contract.volumeMounts,
-            resources: resourceRequirements(canary.settings.resources.job),
-            securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: false, capabilities: { drop: ['ALL'] } },
-          },
-        ],
+  const inputs = JSON.stringify(dependsOn);
+  const hash = createHash('sha256').update(`${kind}\n${inputs}`).digest('hex').slice(0, 10);
+  return {
+    metadata: {
+      name: jobName(site.id, kind, hash),
+      labels: queue ? { ...labels, [KUEUE_QUEUE]: queue } : labels,
+      annotations: { [SYNC_WAVE]: String(JOB_WAVES[kind]), 'aviary.io/depends-on': inputs },
+    },
+    spec: {
+      backoffLimit: 3,
+      activeDeadlineSeconds: 900,
+      template: {
+        metadata: { labels },
+        spec: {
+          restartPolicy: 'Never',
+          automountServiceAccountToken: false,
+          // WP-CLI refuses to run as root; www-data is uid/gid 33 in the WordPress images, and fsGroup
+          // lets it read the contract's secret files (0440).
+          securityContext: { runAsUser: 33, runAsGroup: 33, runAsNonRoot: true, fsGroup: 33, seccompProfile: { type: 'RuntimeDefault' } },
+          volumes: contract.volumes,
+          containers: [
+            {
+              name: 'wp-cli',
+              image: imageOf(canary, site.service),
+              imagePullPolicy: 'IfNotPresent',
+              command: [command[0]],
+              args: command.slice(1),
+              env: contract.env,
+              // WP_ADMIN_* for the `$(…)` references in the install Job's args.
+              envFrom: [{ secretRef: { name: names.credentials } }],
+              volumeMounts: contract.volumeMounts,
+              resources: resourceRequirements(canary.settings.resources.job),
+              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: false, capabilities: { drop: ['ALL'] } },
+            },
+          ],
+        },
       },
     },
   };
-  const hash = createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 10);
-  return { metadata: { name: jobName(site.id, job, hash), labels, annotations: { [SYNC_WAVE]: String(wave) } }, spec };
 }

@@ -77,7 +77,7 @@ export function createSite(input: EditInput, site: NewSite): { texts: EditedText
     canonicalHostname: site.canonicalHostname ?? site.hostnames[0] ?? '',
     service: site.service ?? input.fleet.canary.selector,
     ingress: site.service ?? input.fleet.canary.selector,
-    rerun: { install: 0, theme: 0, flush: 0 },
+    rerun: Object.fromEntries(JOB_KINDS.map((job) => [job, 0])) as Site['rerun'],
   };
   const fields: Array<[string, string]> = [
     ['id', scalarSource(created.id)],

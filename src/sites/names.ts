@@ -52,7 +52,7 @@ export function siteNames(id: string, settings: NameSettings): SiteNames {
   };
 }
 
-/** Job names carry a content hash so a Job reruns exactly when its spec changes (see charts/site-chart.ts). */
+/** Job names end in a hash of what the Job depends on, so it reruns exactly when that changes (see charts/site-chart.ts siteJobs). */
 export function jobName(id: string, job: string, hash: string): string {
   return `${id}-${job}-${hash}`;
 }

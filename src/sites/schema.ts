@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { COLORS } from './types.js';
+import { COLORS, JOB_KINDS, type JobKind } from './types.js';
 
 /**
  * The shape of `sites.yaml` and `canary.yaml`, field by field. Cross-field and
@@ -104,8 +104,8 @@ const siteSchema = z.strictObject({
   service: color,
   ingress: color.optional(),
   rerun: z
-    .union([counter, z.strictObject({ install: counter.optional(), theme: counter.optional(), flush: counter.optional() })], {
-      error: 'expected a whole number, or a map of Job (install, theme, flush) to a whole number\nhint: aviary site rerun ID [--job NAME] counts it up',
+    .union([counter, z.strictObject(Object.fromEntries(JOB_KINDS.map((job) => [job, counter.optional()])) as Record<JobKind, z.ZodOptional<typeof counter>>)], {
+      error: `expected a whole number, or a map of Job (${JOB_KINDS.join(', ')}) to a whole number\nhint: aviary site rerun ID [--job NAME] counts it up`,
     })
     .optional(),
 });
@@ -244,6 +244,10 @@ export const canaryFileSchema = z.strictObject({
   jobs: z
     .strictObject({
       installThemes: z.boolean({ error: 'expected true or false' }).default(false),
+      queue: str('a Kueue LocalQueue name')
+        .regex(DNS_LABEL, { error: 'is not a LocalQueue name\nhint: a lowercase DNS label of at most 63 characters, e.g. aviary-jobs' })
+        .max(63, { error: 'is longer than 63 characters (it is a label value)' })
+        .optional(),
     })
     .prefault({}),
   web: z

@@ -8,8 +8,11 @@
 export const COLORS = ['blue', 'green'] as const;
 export type Color = (typeof COLORS)[number];
 
-/** The WP-CLI Jobs of a site, in the order they run. */
-export const JOB_KINDS = ['install', 'theme', 'flush'] as const;
+/**
+ * The WP-CLI Jobs of a site, in the order they run: install once, update the
+ * database after an image change, activate the theme, flush the caches.
+ */
+export const JOB_KINDS = ['install', 'update-db', 'theme', 'flush'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 /** One WordPress site, as declared in `sites.yaml`. */
@@ -111,6 +114,13 @@ export interface FleetSettings {
      * the same bytes). @default false
      */
     readonly installThemes: boolean;
+    /**
+     * A Kueue LocalQueue in the fleet namespace: every Job is created under
+     * it (label `kueue.x-k8s.io/queue-name`), so a cluster-wide quota bounds
+     * how many run at once (an image change gives every site on that color
+     * an update-db Job). @default none (Jobs start at once)
+     */
+    readonly queue?: string;
   };
   /** The shared web tier (see the README's "web image contract"). */
   readonly web: {

@@ -120,25 +120,25 @@ describe('promote', () => {
 });
 
 describe('rerun', () => {
-  const counts = (install: number, theme: number, flush: number) => ({ install, theme, flush });
+  const counts = (install: number, updateDb: number, theme: number, flush: number) => ({ install, 'update-db': updateDb, theme, flush });
 
   test('adds rerun: 1 after the last key of a block or flow entry, then counts it up; nothing else changes', () => {
     const input = inputOf();
     const once = rerunSites(input, ['beta', 'gamma']);
     expect(once.reran).toEqual([
-      { id: 'beta', rerun: counts(1, 1, 1) },
-      { id: 'gamma', rerun: counts(1, 1, 1) },
+      { id: 'beta', rerun: counts(1, 1, 1, 1) },
+      { id: 'gamma', rerun: counts(1, 1, 1, 1) },
     ]);
     let expected = swap(SITES_FIXTURE, 'ingress: blue   # traffic stays on blue\n', 'ingress: blue   # traffic stays on blue\n    rerun: 1\n');
     expected = swap(expected, 'service: blue }', 'service: blue, rerun: 1 }');
     expect(once.texts.sites).toBe(expected);
     expect(once.texts.canary).toBe(input.canary.text);
     const fleet = reread(once.texts);
-    expect([site(fleet, 'alpha').rerun, site(fleet, 'beta').rerun, site(fleet, 'gamma').rerun]).toEqual([counts(0, 0, 0), counts(1, 1, 1), counts(1, 1, 1)]);
+    expect([site(fleet, 'alpha').rerun, site(fleet, 'beta').rerun, site(fleet, 'gamma').rerun]).toEqual([counts(0, 0, 0, 0), counts(1, 1, 1, 1), counts(1, 1, 1, 1)]);
 
     const twice = rerunSites({ fleet, sites: new Source('sites.yaml', once.texts.sites), canary: input.canary }, ['beta']);
     expect(twice.texts.sites).toBe(swap(once.texts.sites, '    rerun: 1\n', '    rerun: 2\n'));
-    expect(site(reread(twice.texts), 'beta').rerun).toEqual(counts(2, 2, 2));
+    expect(site(reread(twice.texts), 'beta').rerun).toEqual(counts(2, 2, 2, 2));
   });
 
   test('--job counts one Job: a map once the counts differ', () => {
@@ -146,10 +146,10 @@ describe('rerun', () => {
     const theme = rerunSites(input, ['alpha'], 'theme');
     expect(theme.texts.sites).toBe(swap(SITES_FIXTURE, '    service: blue                 # on blue for now\n', '    service: blue                 # on blue for now\n    rerun: { theme: 1 }\n'));
     const fleet = reread(theme.texts);
-    expect(site(fleet, 'alpha').rerun).toEqual(counts(0, 1, 0));
+    expect(site(fleet, 'alpha').rerun).toEqual(counts(0, 0, 1, 0));
     const all = rerunSites({ fleet, sites: new Source('sites.yaml', theme.texts.sites), canary: input.canary }, ['alpha']);
-    expect(site(reread(all.texts), 'alpha').rerun).toEqual(counts(1, 2, 1));
-    expect(all.texts.sites).toContain('    rerun: { install: 1, theme: 2, flush: 1 }\n');
+    expect(site(reread(all.texts), 'alpha').rerun).toEqual(counts(1, 1, 2, 1));
+    expect(all.texts.sites).toContain('    rerun: { install: 1, update-db: 1, theme: 2, flush: 1 }\n');
   });
 });
 
@@ -212,7 +212,7 @@ describe('create', () => {
       '  - id: shop\n    name: "Shop \\"One\\" | Two"\n    theme: astra\n    hostnames: [shop.example.com, www.shop.example.com]\n    canonicalHostname: shop.example.com\n    service: green\n';
     // After delta, separated by a blank line like the other entries, before the comment that ends the file.
     expect(out.texts.sites).toBe(swap(SITES_FIXTURE, '    service: green\n# end of the fleet\n', `    service: green\n\n${entry}# end of the fleet\n`));
-    expect(site(reread(out.texts), 'shop')).toEqual({ ...shop, canonicalHostname: 'shop.example.com', service: 'green', ingress: 'green', rerun: { install: 0, theme: 0, flush: 0 } });
+    expect(site(reread(out.texts), 'shop')).toEqual({ ...shop, canonicalHostname: 'shop.example.com', service: 'green', ingress: 'green', rerun: { install: 0, 'update-db': 0, theme: 0, flush: 0 } });
   });
 
   test('an empty flow list becomes a block list; a flow list gets a flow entry', () => {

@@ -133,7 +133,10 @@ function colorsOf(objects: readonly K8sObject[]): { service?: string; traffic?: 
   const job = objects.find((o) => o.kind === 'Job');
   const ingress = objects.find((o) => o.kind === 'Ingress');
   return {
-    service: job?.spec?.template?.metadata?.annotations?.['aviary.io/color'],
+    // AVIARY_COLOR of the web contract; manifests of Aviary 0.1 kept it in an annotation.
+    service:
+      job?.spec?.template?.spec?.containers?.[0]?.env?.find((e: { name?: string }) => e.name === 'AVIARY_COLOR')?.value ??
+      job?.spec?.template?.metadata?.annotations?.['aviary.io/color'],
     traffic: ingress?.spec?.rules?.[0]?.http?.paths?.[0]?.backend?.service?.name,
   };
 }

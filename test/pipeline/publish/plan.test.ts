@@ -21,13 +21,13 @@ describe('planOf', () => {
   it('groups per site: new, torn down, color and traffic moves, Jobs that will run', () => {
     const site = (id: string) => plan.sites.find((s) => s.id === id);
     expect(site('alpha')).toBeUndefined(); // on blue, untouched by the green image
-    expect(site('echo')).toMatchObject({ change: 'added', jobs: [expect.stringMatching(/^echo-install-/), expect.stringMatching(/^echo-theme-/), expect.stringMatching(/^echo-flush-/)] });
+    expect(site('echo')).toMatchObject({ change: 'added', jobs: ['install', 'update-db', 'theme', 'flush'].map((kind) => expect.stringMatching(new RegExp(`^echo-${kind}-`))) });
     expect(site('delta')).toMatchObject({ change: 'removed', jobs: [] });
     expect(site('bravo')).toMatchObject({ change: 'changed', service: { from: 'blue', to: 'green' }, traffic: { from: 'blue', to: 'green' } });
     expect(site('charlie')).toMatchObject({ change: 'changed', traffic: { from: 'green', to: 'blue' } });
     expect(site('charlie')!.service).toBeUndefined();
-    // charlie's Jobs rerun: the image of its color changed.
-    expect(site('charlie')!.jobs).toHaveLength(3);
+    // The image of charlie's color changed: its database is updated and its caches flushed.
+    expect(site('charlie')!.jobs.map((j) => j.replace(/-[0-9a-f]{10}$/, ''))).toEqual(['charlie-update-db', 'charlie-flush']);
     expect(site('charlie')!.objects).toContainEqual({ kind: 'Ingress', name: 'charlie', change: 'changed' });
     expect(plan.teardown).toEqual(['delta']);
   });
@@ -37,7 +37,7 @@ describe('planOf', () => {
     expect(one.shards).toEqual([shardFile('golf')]);
     expect(one.services.objects).toEqual([]);
     const text = formatPlan(one, 'text');
-    expect(text.split('\n')[0]).toBe('Plan: 1 site added, 3 Jobs will run.');
+    expect(text.split('\n')[0]).toBe('Plan: 1 site added, 4 Jobs will run.');
     expect(text).toContain(`web tier: host map and site secrets in ${shardFile('golf').slice('services/'.length, -'.yaml'.length)}`);
   });
 
@@ -60,7 +60,7 @@ describe('planOf', () => {
 
   it('renders text, markdown for a PR comment, and json', () => {
     const text = formatPlan(plan, 'text');
-    expect(text.split('\n')[0]).toBe('Plan: 1 site added, 2 sites changed, 1 site torn down, services changed, 9 Jobs will run.');
+    expect(text.split('\n')[0]).toBe('Plan: 1 site added, 2 sites changed, 1 site torn down, services changed, 8 Jobs will run.');
     expect(text).toContain('site bravo:\n    runs on green (was blue)\n    traffic to green (was blue)');
     expect(text).toContain(`image green: 123456789012.dkr.ecr.us-west-2.amazonaws.com/wp-fleet@sha256:216c0204a7f3… → 123456789012.dkr.ecr.us-west-2.amazonaws.com/wp-fleet@sha256:ffffffffffff…`);
     expect(text).toContain('site delta (torn down):');

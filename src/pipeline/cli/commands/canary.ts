@@ -62,7 +62,7 @@ export function register(program: Command): void {
         ? [
             `${color} (the active canary) now runs sha256:${short(imageTag)} (was sha256:${short(previous)}).`,
             rerun.length
-              ? `${plural(rerun.length, 'site')} on ${color} rerun their Jobs with it (caches flushed): ${listIds(rerun)}.`
+              ? `${plural(rerun.length, 'site')} on ${color} update their database for it (update-db Job) and flush caches: ${listIds(rerun)}.`
               : `No site runs on ${color} yet.`,
           ]
         : [`${color} already runs sha256:${short(imageTag)}.`];

@@ -92,7 +92,7 @@ export function register(program: Command): void {
         .command(how)
         .description(
           how === 'upgrade'
-            ? "move sites to the active canary: service := canary, public traffic stays where it was; their Jobs rerun on the canary's image"
+            ? "move sites to the active canary: service := canary, public traffic stays where it was; their database is updated for the canary's image"
             : 'move sites and their traffic to the active canary: service and ingress := canary',
         )
         .argument('[ids...]', 'the sites (or use --all / --from)')
@@ -163,7 +163,7 @@ function registerRerun(site: Command): void {
       .command('rerun')
       .description("count up each site's rerun: in sites.yaml; once merged and synced its Jobs (or the one named) get new names and run again")
       .argument('<ids...>', 'the sites whose Jobs run again')
-      .addOption(new Option('--job <name>', 'only this Job (the flush Job follows an install or theme rerun)').choices(JOB_KINDS)),
+      .addOption(new Option('--job <name>', 'only this Job (the flush Job follows any other)').choices(JOB_KINDS)),
   ).action((ids: string[], opts: EditFlags & { job?: JobKind }, cmd: Command) => {
     const applied = editInputs(
       globals(cmd),
@@ -203,14 +203,14 @@ function moveReport(how: 'upgrade' | 'promote', outcome: MoveOutcome, from?: Col
   const ids = moved.map((m) => m.id);
   const headline =
     how === 'upgrade'
-      ? `Upgraded ${plural(moved.length, 'site')} to ${color}, the active canary (Jobs rerun on ${color}'s image, public traffic stays where it was): ${listIds(ids)}.`
+      ? `Upgraded ${plural(moved.length, 'site')} to ${color}, the active canary (database updated for ${color}'s image, caches flushed, public traffic stays where it was): ${listIds(ids)}.`
       : `Promoted ${plural(moved.length, 'site')} to ${color}, the active canary (public traffic switches to ${color}): ${listIds(ids)}.`;
-  // Moving traffic reruns the flush Job; install and theme rerun only where the color they run on changed
-  // (a site upgraded earlier already ran them there).
+  // Moving traffic reruns the flush Job; update-db runs only where the color the site runs on changed
+  // (a site upgraded earlier already ran it there).
   const rerun = moved.filter((m) => m.from.service !== m.to.service).map((m) => m.id);
   const jobs =
     how === 'promote' && moved.length
-      ? [`Caches flushed on ${color}: ${listIds(ids)}${rerun.length ? `; install and theme Jobs rerun on ${color}'s image: ${listIds(rerun)}` : ''}.`]
+      ? [`Caches flushed on ${color}: ${listIds(ids)}${rerun.length ? `; database updated for ${color}'s image: ${listIds(rerun)}` : ''}.`]
       : [];
   const already = unchanged.length ? [`Already ${how === 'upgrade' ? 'on' : 'fully on'} ${color}: ${listIds(unchanged)}.`] : [];
   const noop =

@@ -67,15 +67,16 @@ describe('aviary canary set-image', () => {
     const r = await w.run(['canary', 'set-image', `sha256:${DIGEST_NEW}`]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('2 sites on green rerun their Jobs with it (caches flushed): beta, delta.');
+    expect(r.stdout).toContain('2 sites on green update their database for it (update-db Job) and flush caches: beta, delta.');
     expect(w.read('canary.yaml')).toBe(swap(CANARY_FIXTURE, `"${DIGEST_GREEN}"`, `"${DIGEST_NEW}"`));
     expect(w.read('sites.yaml')).toBe(SITES_FIXTURE);
 
     const after = synthesized(w);
     for (const id of ['beta', 'delta']) {
-      expect(jobs(after, id).map((j) => j.spec.template!.spec.containers[0].image)).toEqual(Array(3).fill(`${REPOSITORY}@sha256:${DIGEST_NEW}`));
-      // New names: Argo CD creates the new Jobs, so they run again.
-      expect(jobs(after, id).map((j) => j.metadata.name)).not.toEqual(jobs(before, id).map((j) => j.metadata.name));
+      expect(jobs(after, id).map((j) => j.spec.template!.spec.containers[0].image)).toEqual(Array(4).fill(`${REPOSITORY}@sha256:${DIGEST_NEW}`));
+      // New names for what depends on the image: Argo CD creates those Jobs, so they run; install and theme do not run again.
+      const renamed = jobs(after, id).filter((j) => !jobs(before, id).some((b) => b.metadata.name === j.metadata.name));
+      expect(renamed.map((j) => j.metadata.labels!['aviary.io/job'])).toEqual(['update-db', 'flush']);
     }
     expect(jobs(after, 'alpha')).toEqual(jobs(before, 'alpha'));
     expect(canaryEnv(after).image).toBe(`${REPOSITORY}@sha256:${DIGEST_NEW}`);

@@ -173,7 +173,7 @@ describe('aviary site create / get / list / terminate', () => {
       aws: { secrets: ['aviary/sites/shop/db', 'aviary/sites/shop/admin', 'aviary/sites/shop/keys'], database: 'wp_shop', s3Prefix: 'sites/shop/' },
     });
     expect(site.resources.jobs.map((j: { name: string }) => j.name)).toEqual(synthesized(w, 'shop').jobNames);
-    expect(site.resources.jobs.map((j: { job: string }) => j.job)).toEqual(['install', 'theme', 'flush']);
+    expect(site.resources.jobs.map((j: { job: string }) => j.job)).toEqual(['install', 'update-db', 'theme', 'flush']);
 
     const human = await w.run(['site', 'get', 'shop']);
     expect(human.stdout).toContain('www.shop.example.com (canonical)');
