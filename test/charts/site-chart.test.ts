@@ -1,7 +1,11 @@
 // The site chart, read back from the synthesized YAML: the Ingress, the
 // ExternalSecret, the four WP-CLI Jobs, and when a Job's name (so whether it
 // reruns under Argo CD) changes.
-import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { renderShared, renderSite } from '../../src/charts/render.js';
 import type { Fleet } from '../../src/sites/types.js';
 import { buildFleet, canaryDoc, digest, DIGEST_BLUE, DIGEST_GREEN, exampleFleet, fullFleet, LONGEST_ID, REPOSITORY, siteEntry } from '../support/fixtures.js';
@@ -239,6 +243,23 @@ describe('site chart: WP-CLI Jobs', () => {
       'flush',
       'https://www.harborcafe.example.com',
     ]);
+  });
+
+  it('the flush Job runs both wp commands, each with the URL as one argument, and stops at the first failure', () => {
+    const flush = containerOf(jobsOf(exampleFleet(), 'harbor-cafe').flush);
+    const bin = mkdtempSync(join(tmpdir(), 'aviary-wp-'));
+    onTestFinished(() => rmSync(bin, { recursive: true, force: true }));
+    const log = join(bin, 'log');
+    // A stand-in wp that records its arguments, one per line, and fails when asked to.
+    writeFileSync(join(bin, 'wp'), `#!/bin/sh\nprintf '%s\\n' "$@" >> "${log}"\necho --- >> "${log}"\n[ "$1" != "$FAIL" ]\n`, { mode: 0o755 });
+    const run = (fail: string) =>
+      spawnSync(flush.command[0], flush.args.map((a: string) => kubernetesExpand(a, {})), { env: { PATH: `${bin}:/usr/bin:/bin`, FAIL: fail }, encoding: 'utf8' });
+    expect(run('none').status).toBe(0);
+    const url = '--url=https://www.harborcafe.example.com';
+    expect(readFileSync(log, 'utf8')).toBe(['cache', 'flush', url, '---', 'transient', 'delete', '--all', url, '---', ''].join('\n'));
+    writeFileSync(log, '');
+    expect(run('cache').status).not.toBe(0);
+    expect(readFileSync(log, 'utf8')).toBe(['cache', 'flush', url, '---', ''].join('\n'));
   });
 
   it('installs with ingress.scheme: http when the fleet serves plain HTTP', () => {
