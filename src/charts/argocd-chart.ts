@@ -15,6 +15,28 @@ export const JOB_FIXED_AT_CREATION = [
   { group: 'batch', kind: 'Job', jsonPointers: ['/spec/template', `/metadata/labels/${KUEUE_QUEUE.replace('/', '~1')}`] },
 ];
 
+/**
+ * Every kind Aviary generates in the fleet namespace: the AppProject allows
+ * these and nothing else (test/charts/argocd-chart.test.ts checks the list
+ * against every object of a fleet that uses every setting).
+ */
+export const FLEET_KINDS: ReadonlyArray<{ readonly group: string; readonly kind: string }> = [
+  { group: '', kind: 'ConfigMap' },
+  { group: '', kind: 'Service' },
+  { group: '', kind: 'ServiceAccount' },
+  { group: 'apps', kind: 'Deployment' },
+  { group: 'autoscaling', kind: 'HorizontalPodAutoscaler' },
+  { group: 'batch', kind: 'Job' },
+  { group: 'cert-manager.io', kind: 'Certificate' },
+  { group: 'external-secrets.io', kind: 'ExternalSecret' },
+  { group: 'networking.k8s.io', kind: 'Ingress' },
+  { group: 'policy', kind: 'PodDisruptionBudget' },
+];
+
+const IN_CLUSTER = 'https://kubernetes.default.svc';
+/** On an Application: deleting it deletes what it deployed. On an ApplicationSet: its controller orphans the Applications first (see below). */
+const RESOURCES_FINALIZER = 'resources-finalizer.argocd.argoproj.io';
+
 export interface ArgoCdChartProps {
   /**
    * Only its settings are read (`argocd` and the fleet `namespace`), so a new
@@ -24,25 +46,53 @@ export interface ArgoCdChartProps {
 }
 
 /**
- * The Argo CD bootstrap: an Application for the services, and an
- * ApplicationSet that makes one Application per folder under `sites/`.
- * Adding or removing a site adds or removes a folder and nothing here, so
- * this chart changes only with the fleet settings.
+ * The Argo CD bootstrap: the fleet's AppProject, an Application for the
+ * services, and an ApplicationSet that makes one Application per folder
+ * under `sites/`. Adding or removing a site adds or removes a folder and
+ * nothing here, so this chart changes only with the fleet settings.
+ *
+ * Nothing here cascades. Deleting the services Application leaves the web
+ * tier running; deleting or renaming the ApplicationSet leaves every site
+ * running: it never deletes an Application (`applicationsSync:
+ * create-update`), and its own finalizer lets its controller remove the
+ * owner references first, so Kubernetes' garbage collector does not delete
+ * the Applications either. A removed site's Application is deleted by the
+ * pipeline, explicitly and with its objects (stages/teardowns.ts).
  */
 export class ArgoCdChart extends Chart {
   constructor(scope: Construct, id: string, props: ArgoCdChartProps) {
     const { argocd, namespace } = props.canary.settings;
     super(scope, id, { namespace: argocd.namespace, labels: PART_OF, disableResourceNameHashes: true });
     const under = (dir: string) => (argocd.path === '.' ? dir : `${argocd.path}/${dir}`);
-    const destination = { server: 'https://kubernetes.default.svc', namespace };
-    const syncPolicy = { automated: { prune: true, selfHeal: true }, syncOptions: ['CreateNamespace=true'] };
-    // Deleting an Application deletes what it deployed; a removed site's manifests go with it.
-    const finalizers = ['resources-finalizer.argocd.argoproj.io'];
+    const destination = { server: IN_CLUSTER, namespace };
+    const syncPolicy = {
+      automated: { prune: true, selfHeal: true },
+      // ApplyOutOfSyncOnly: a sync applies the objects that changed, not every object of the Application.
+      syncOptions: ['CreateNamespace=true', 'ApplyOutOfSyncOnly=true'],
+      // A failed sync (a webhook or a CRD briefly unavailable) is tried again; automated sync alone never retries a revision.
+      retry: { limit: 5, backoff: { duration: '30s', factor: 2, maxDuration: '10m' } },
+    };
+    // Only a commit that touches the Application's own folder refreshes its manifests (a monorepo of thousands of folders).
+    const annotations = { 'argocd.argoproj.io/manifest-generate-paths': '.' };
+
+    new ApiObject(this, 'project', {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'AppProject',
+      metadata: { name: argocd.project },
+      spec: {
+        description: 'The WordPress fleet of Aviary: its manifests repository, its namespace, and the kinds Aviary generates.',
+        sourceRepos: [argocd.repoURL],
+        destinations: [{ server: IN_CLUSTER, namespace }],
+        // CreateNamespace=true creates the fleet namespace, a cluster-scoped object; no other is allowed.
+        clusterResourceWhitelist: [{ group: '', kind: 'Namespace' }],
+        namespaceResourceWhitelist: FLEET_KINDS,
+      },
+    });
 
     new ApiObject(this, 'services', {
       apiVersion: 'argoproj.io/v1alpha1',
       kind: 'Application',
-      metadata: { name: 'aviary-services', finalizers },
+      metadata: { name: 'aviary-services', annotations },
       spec: {
         project: argocd.project,
         source: { repoURL: argocd.repoURL, targetRevision: argocd.targetRevision, path: under('services') },
@@ -54,11 +104,12 @@ export class ArgoCdChart extends Chart {
     new ApiObject(this, 'sites', {
       apiVersion: 'argoproj.io/v1alpha1',
       kind: 'ApplicationSet',
-      metadata: { name: 'aviary-sites' },
+      metadata: { name: 'aviary-sites', finalizers: [RESOURCES_FINALIZER] },
       spec: {
+        syncPolicy: { applicationsSync: 'create-update', preserveResourcesOnDeletion: true },
         generators: [{ git: { repoURL: argocd.repoURL, revision: argocd.targetRevision, directories: [{ path: under('sites/*') }] } }],
         template: {
-          metadata: { name: siteApplication('{{path.basename}}'), labels: { ...PART_OF, 'aviary.io/site': '{{path.basename}}' }, finalizers },
+          metadata: { name: siteApplication('{{path.basename}}'), labels: { ...PART_OF, 'aviary.io/site': '{{path.basename}}' }, annotations },
           spec: {
             project: argocd.project,
             source: { repoURL: argocd.repoURL, targetRevision: argocd.targetRevision, path: '{{path}}' },

@@ -279,8 +279,12 @@ export const canaryFileSchema = z.strictObject({
         .default('.'),
       namespace: label('a namespace').default('argocd'),
       project: str('an Argo CD project')
-        .regex(DNS_SUBDOMAIN, { error: 'is not an Argo CD project name\nhint: AppProject names are lowercase DNS names, e.g. default' })
-        .default('default'),
+        .regex(DNS_SUBDOMAIN, { error: 'is not an Argo CD project name\nhint: AppProject names are lowercase DNS names, e.g. aviary' })
+        .refine((name) => name !== 'default', {
+          error:
+            "is Argo CD's own project, which may deploy anything anywhere, and Aviary generates the AppProject it names\nhint: remove the line (Aviary's least-privilege project is called aviary) or name a project of the fleet's own",
+        })
+        .default('aviary'),
     })
     .prefault({}),
 });

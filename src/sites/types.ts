@@ -148,7 +148,11 @@ export interface FleetSettings {
     readonly path: string;
     /** Namespace Argo CD runs in. @default 'argocd' */
     readonly namespace: string;
-    /** @default 'default' */
+    /**
+     * The AppProject Aviary generates for the fleet (least privilege: the
+     * manifests repository, the fleet namespace, the kinds Aviary makes);
+     * never Argo CD's `default`. @default 'aviary'
+     */
     readonly project: string;
   };
 }

@@ -26,6 +26,14 @@ export interface ArgoCdServer {
   deleteAfter(name: string, gets: number): void;
   /** The next `count` requests get `status` (default 503) before anything else is checked: retry tests. */
   failNext(count?: number, status?: number): void;
+  /**
+   * How many GETs after a DELETE the app stays readable (deleting) before it
+   * is gone, like the controller finishing a cascade; undefined (the
+   * default): never, like a finalizer that does not complete.
+   */
+  finishDeletesAfter(gets: number | undefined): void;
+  /** Every DELETE that reached an existing app, in order. */
+  deleted: { name: string; cascade: string | null; propagationPolicy: string | null; project: string | null }[];
   requests: RecordedArgoCdRequest[];
   stop(): Promise<void>;
 }
@@ -70,6 +78,8 @@ export async function startArgoCdServer({ token, project }: { token: string; pro
   const created = new Map<string, string>();
   let resourceVersion = 1000;
   let failures = { count: 0, status: 503 };
+  let deleteGets: number | undefined;
+  const deleted: ArgoCdServer['deleted'] = [];
   let base = '';
 
   const mayGet = (appProject: string) => project === undefined || project === appProject;
@@ -115,6 +125,26 @@ export async function startArgoCdServer({ token, project }: { token: string; pro
     return json;
   };
 
+  // Delete checks RBAC and existence as Get does (getAppEnforceRBAC with the delete action), then the
+  // cascade options, then marks the app deleting; the controller removes it later.
+  const deleteApp = (name: string, url: URL) => {
+    checkNamespace(url);
+    const wanted = url.searchParams.get('project') ?? undefined;
+    if (wanted !== undefined && !mayGet(wanted)) throw permissionDenied();
+    const app = apps.get(name);
+    if (!app || !mayGet(app.project)) throw wanted === undefined ? permissionDenied() : appNotFound(name);
+    if (wanted !== undefined && app.project !== wanted) throw appNotFound(name);
+    const cascade = url.searchParams.get('cascade');
+    const propagationPolicy = url.searchParams.get('propagationPolicy');
+    if (propagationPolicy !== null && !['foreground', 'background'].includes(propagationPolicy)) throw new GrpcError('InvalidArgument', `invalid propagation policy: ${propagationPolicy}`);
+    if (cascade === 'false' && propagationPolicy !== null) throw new GrpcError('InvalidArgument', 'cannot set propagation policy when cascading is disabled');
+    deleted.push({ name, cascade, propagationPolicy, project: wanted ?? null });
+    const pending = deletions.get(name);
+    if (!pending || pending.left === Infinity) deletions.set(name, { left: deleteGets ?? Infinity, at: pending?.at ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') });
+    resourceVersion++;
+    return {};
+  };
+
   // List never answers 403: what the caller may not get is silently left out.
   const listApps = (url: URL) => {
     checkNamespace(url);
@@ -130,9 +160,10 @@ export async function startArgoCdServer({ token, project }: { token: string; pro
   };
 
   const route = (method: string, url: URL): (() => unknown) | undefined => {
+    const m = /^\/api\/v1\/applications\/([^/]+)$/.exec(url.pathname);
+    if (method === 'DELETE') return m ? () => deleteApp(decodeURIComponent(m[1]!), url) : undefined;
     if (method !== 'GET') return undefined;
     if (url.pathname === '/api/v1/applications') return () => listApps(url);
-    const m = /^\/api\/v1\/applications\/([^/]+)$/.exec(url.pathname);
     if (m) return () => getApp(decodeURIComponent(m[1]!), url);
     return undefined;
   };
@@ -183,6 +214,8 @@ export async function startArgoCdServer({ token, project }: { token: string; pro
       deletions.set(name, { left: gets, at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') });
     },
     failNext: (count = 1, status = 503) => void (failures = { count, status }),
+    finishDeletesAfter: (gets) => void (deleteGets = gets),
+    deleted,
     stop: async () => {
       await closeServer(server);
     },

@@ -84,3 +84,9 @@ export function shardSuffixOf(id: string, shards = 32): string {
 export function shardFile(id: string, shards = 32): string {
   return `services/shard-${shardSuffixOf(id, shards)}.yaml`;
 }
+
+/** The color a site file's Jobs run on (AVIARY_COLOR of the web contract): the site's `service`. */
+export function serviceColorIn(siteFile: string | undefined): string | undefined {
+  const job = parseManifests(siteFile ?? '').find((o) => o.kind === 'Job');
+  return job?.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === 'AVIARY_COLOR')?.value;
+}

@@ -41,6 +41,34 @@ export async function applicationExists(target: ArgoCdTarget, name: string): Pro
 }
 
 /**
+ * Asks Argo CD to delete the Application and, with it, every object it
+ * deployed: DELETE /api/v1/applications/{name}?cascade=true (foreground,
+ * so the Application goes last). Resolves once the deletion is requested;
+ * waitUntilGone tells when it is done. An Application already gone (404)
+ * is fine; anything else that is not transient is an OutsideSystemError
+ * saying what to fix.
+ */
+export async function deleteApplication(target: ArgoCdTarget, name: string): Promise<void> {
+  registerSecret(target.token);
+  const url = `${applicationUrl(target, name)}&cascade=true&propagationPolicy=foreground`;
+  try {
+    await retry(ARGOCD_RETRY, isTransientArgoCdError, async () => {
+      const res = await fetch(url, { method: 'DELETE', headers: { Authorization: `Bearer ${target.token}`, Accept: 'application/json' }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+      const body = await res.text();
+      if (res.status === 200 && parseJson(body) !== undefined) return;
+      if (res.status === 404 && isNotFound(body)) return;
+      if (res.status === 200 || res.status === 404) refuse(notTheApi(target, res.status, body));
+      const message = explainStatus(res.status, said(body), target, name, 'delete');
+      if (res.status >= 500 || res.status === 429) throw new ArgoCdAnswer(message, true);
+      refuse(message);
+    });
+  } catch (error) {
+    const reason = error instanceof ArgoCdAnswer ? error.message : `${describeNetworkError(error)} (after retries; Argo CD at ${target.url}): check AVIARY_ARGOCD_URL and that the server is reachable`;
+    throw new OutsideSystemError(SYSTEM, `deleting Application ${name} with its objects`, new Error(mask(reason)));
+  }
+}
+
+/**
  * Polls applicationExists every `intervalMs` until the Application is gone or
  * `timeoutMs` passes; resolves true when gone, false on timeout. An error
  * (bad token, no access) is thrown at once: waiting longer would not fix it.
@@ -110,12 +138,14 @@ function refuse(message: string): never {
   throw new ArgoCdAnswer(message);
 }
 
-function explainStatus(status: number, said: string, { url, project }: ArgoCdTarget, name: string): string {
+function explainStatus(status: number, said: string, { url, project }: ArgoCdTarget, name: string, action: 'get' | 'delete' = 'get'): string {
   switch (status) {
     case 401:
       return `Argo CD refused the token (401 ${said}): it is invalid or expired; check AVIARY_ARGOCD_TOKEN (create one with \`argocd account generate-token\`).`;
     case 403:
-      return `Argo CD denied access (403 ${said}): the token's account lacks \`applications, get\` on project ${project} (RBAC policy, e.g. \`p, role:aviary, applications, get, ${project}/*, allow\`), or the Application is not in project ${project}.`;
+      return action === 'get'
+        ? `Argo CD denied access (403 ${said}): the token's account lacks \`applications, get\` on project ${project} (RBAC policy, e.g. \`p, role:aviary, applications, get, ${project}/*, allow\`), or the Application is not in project ${project}.`
+        : `Argo CD denied the deletion (403 ${said}): the token's account lacks \`applications, delete\` and, since Argo CD 3.0, \`applications, delete/*\` for the objects, on project ${project} (e.g. \`p, role:aviary, applications, delete, ${project}/*, allow\` and \`p, role:aviary, applications, delete/*, ${project}/*, allow\`).`;
     default: {
       const retried = status >= 500 || status === 429 ? 'after retries; ' : '';
       return `Argo CD answered HTTP ${status} ${said} for Application ${name} (${retried}Argo CD at ${url}).`;

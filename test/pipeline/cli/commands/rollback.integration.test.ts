@@ -8,6 +8,7 @@ import { useGitHubServer } from '../../../support/github-server.js';
 import { runCli } from '../../../support/cli.js';
 import { scratchDir, sitesYaml } from '../../../support/fixtures.js';
 import { bareRepo, commitInputs, configRepo, git, treeAt } from '../../../support/git.js';
+import { serviceColorIn } from '../../../support/manifests.js';
 
 const TOKEN = 'ghp_aviaryRollbackToken0123456789';
 const root = scratchDir('aviary-rollback-push-');
@@ -48,7 +49,7 @@ describe('aviary rollback pushes the config repo', () => {
     expect(pushed).toBe(await head(dir));
     expect((await git(origin, 'log', '-1', '--format=%s', 'main')).trim()).toBe('Revert "move bravo to green"');
     expect(await git(manifests, 'log', '-1', '--format=%B', 'main')).toContain(`Aviary-Source: ${pushed}`);
-    expect((await treeAt(manifests, 'main')).get('sites/bravo/bravo.yaml')).toContain('aviary.io/color: blue');
+    expect(serviceColorIn((await treeAt(manifests, 'main')).get('sites/bravo/bravo.yaml'))).toBe('blue');
   });
 
   it('rebases onto a commit pushed meanwhile and publishes both changes', { timeout: 120_000 }, async () => {
@@ -63,7 +64,7 @@ describe('aviary rollback pushes the config repo', () => {
     expect(sites).not.toContain('service: green');
     const tree = await treeAt(manifests, 'main');
     expect(tree.get('sites/alpha/alpha.yaml')).toContain('kadence');
-    expect(tree.get('sites/bravo/bravo.yaml')).toContain('aviary.io/color: blue');
+    expect(serviceColorIn(tree.get('sites/bravo/bravo.yaml'))).toBe('blue');
   });
 
   it('refuses when a commit pushed meanwhile conflicts, and leaves both repos and the clone as they were', { timeout: 120_000 }, async () => {
@@ -87,7 +88,7 @@ describe('aviary rollback pushes the config repo', () => {
     expect(r.stderr).toContain('Not pushed (--no-push-config): push it before the next pipeline run');
     expect(await head(origin)).toBe(before);
     expect(await head(dir)).not.toBe(before);
-    expect((await treeAt(manifests, 'main')).get('sites/bravo/bravo.yaml')).toContain('aviary.io/color: blue');
+    expect(serviceColorIn((await treeAt(manifests, 'main')).get('sites/bravo/bravo.yaml'))).toBe('blue');
   });
 
   it('pushes a deploy of an earlier commit the same way', { timeout: 120_000 }, async () => {
