@@ -80,7 +80,6 @@ export class ArgoCdChart extends Chart {
       kind: 'AppProject',
       metadata: { name: argocd.project },
       spec: {
-        description: 'The WordPress fleet of Aviary: its manifests repository, its namespace, and the kinds Aviary generates.',
         sourceRepos: [argocd.repoURL],
         destinations: [{ server: IN_CLUSTER, namespace }],
         // CreateNamespace=true creates the fleet namespace, a cluster-scoped object; no other is allowed.

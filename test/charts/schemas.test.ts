@@ -7,7 +7,7 @@
 // throws on an object its JSON schema rejects. Those schemas do not forbid
 // unknown fields (the API server does, with strict field validation, which
 // kubectl and Argo CD use), nor check names, so this file checks both as well.
-import { Application, ApplicationSet } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1';
+import { Application, ApplicationSet, AppProject } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1';
 import { Certificate } from '@kubernetes-models/cert-manager/cert-manager.io/v1';
 import { ExternalSecret } from '@kubernetes-models/external-secrets/external-secrets.io/v1beta1';
 import { Deployment } from 'kubernetes-models/apps/v1';
@@ -39,6 +39,7 @@ const MODELS: Readonly<Record<string, Model>> = {
   'cert-manager.io/v1 Certificate': Certificate,
   'argoproj.io/v1alpha1 Application': Application,
   'argoproj.io/v1alpha1 ApplicationSet': ApplicationSet,
+  'argoproj.io/v1alpha1 AppProject': AppProject,
 };
 
 function modelOf(obj: K8sObject): Model | undefined {

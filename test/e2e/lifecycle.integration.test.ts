@@ -154,26 +154,31 @@ describe('every pipeline run converges the AWS side', () => {
 });
 
 describe('with Argo CD', () => {
-  it('waits until Argo CD has removed the site before its data goes, and keeps the data when it does not', async () => {
+  it('deletes the removed site\'s Application with its objects, waits until it is gone before its data goes, and keeps the data when it does not go', async () => {
     const token = fakeJwt('aviary-ci');
     const argocd = await startArgoCdServer({ token });
     try {
       const { base, forge, run } = await deployedFleet(fleet);
       const b = base[1]!.id;
-      argocd.apps.set(`site-${b}`, { project: 'default' });
+      argocd.apps.set(`site-${b}`, { project: 'aviary' });
+      argocd.apps.set(`site-${base[0]!.id}`, { project: 'aviary' });
       forge.pullRequest('remove-b', [base[0]!]);
       const removal = forge.merge('remove-b');
       const withArgo = (wait: string) => ({ teardown_grace: '0', argocd_url: argocd.url, argocd_token: token, argocd_wait: wait });
 
-      // Argo CD has not pruned the site yet: its pods may still serve, so nothing of it is deleted.
+      // The ApplicationSet never deletes an Application: the pipeline asks Argo CD to, with its objects. Here
+      // the deletion does not finish: the site's pods may still serve, so nothing of its data is deleted.
       const stuck = await run(forge.checkout(removal), withArgo('2s'));
+      expect(argocd.deleted.map((d) => d.name)).toEqual([`site-${b}`, `site-${b}`]);
+      expect(argocd.deleted[0]).toEqual({ name: `site-${b}`, cascade: 'true', propagationPolicy: 'foreground', project: 'aviary' });
+      expect(argocd.apps.has(`site-${base[0]!.id}`)).toBe(true);
       expect(stuck.code).toBe(3);
       expect(stuck.stderr).toContain(`Application site-${b}`);
       expect(stuck.stderr).not.toContain(token);
       expect(await awsSide(aws, fleet, b)).toMatchObject({ registry: 'terminating', database: true, user: true, dbSecret: 'present' });
 
       // It finishes the cascade delete a couple of polls later: the re-run waits for it, then tears down.
-      argocd.deleteAfter(`site-${b}`, 2);
+      argocd.finishDeletesAfter(2);
       const done = await run(forge.checkout(removal), withArgo('2m'));
       expectOk(done);
       expect(await awsSide(aws, fleet, b)).toMatchObject({ registry: 'terminated', database: false, user: false });

@@ -171,14 +171,14 @@ export const OPTIONS = {
   argocdUrl: {
     flag: '--argocd-url <url>',
     env: 'AVIARY_ARGOCD_URL',
-    help: 'Argo CD, to wait until a removed site is gone from the cluster before its data goes',
+    help: "Argo CD, to delete a removed site's Application with its objects and wait until they are gone before its data goes",
     ci: { name: 'argocd_url', commands: PIPELINE },
   },
   argocdToken: { env: 'AVIARY_ARGOCD_TOKEN', help: 'Argo CD API token (argocd account generate-token)', secret: true, ci: { name: 'argocd_token', commands: PIPELINE } },
   argocdWait: {
     flag: '--argocd-wait <duration>',
     env: 'AVIARY_ARGOCD_WAIT',
-    help: 'how long to wait for Argo CD to remove a site',
+    help: "how long to wait for Argo CD to delete a removed site's Application",
     kind: 'duration',
     default: '10m',
     ci: { name: 'argocd_wait', commands: PIPELINE },

@@ -1,6 +1,6 @@
 import ms from 'ms';
 import { siteApplication } from '../../sites/names.js';
-import { waitUntilGone, type ArgoCdTarget } from '../publish/argocd.js';
+import { deleteApplication, waitUntilGone, type ArgoCdTarget } from '../publish/argocd.js';
 import { OutsideSystemError } from '../shared/errors.js';
 import { scanRegistry, withReports, type HookContext, type StepReport } from '../hook/context.js';
 import { eachSite } from '../hook/each-site.js';
@@ -27,9 +27,9 @@ export interface TeardownRun {
   /** Sites named by a person: a live one is refused (exit 1) rather than skipped. */
   readonly strict?: boolean;
   /**
-   * Argo CD, to wait before deleting data until the site's Application (and
-   * with it, through its finalizer, every object of the site) is gone from
-   * the cluster: a pod still serving must not meet a dropped database.
+   * Argo CD, to delete a removed site's Application with every object of
+   * the site, and to wait before deleting data until it is gone from the
+   * cluster: a pod still serving must not meet a dropped database.
    */
   readonly argocd?: { readonly target: ArgoCdTarget; readonly waitMs: number };
   readonly progress?: Pick<StageProgress, 'note' | 'item'>;
@@ -59,6 +59,9 @@ export async function runTeardowns(ctx: HookContext, run: TeardownRun): Promise<
   if (mark.length > 0) {
     steps.push(...(await markSites(ctx, mark, { concurrency: run.concurrency })));
     note(`marked for teardown: ${mark.join(', ')}`);
+    // The ApplicationSet never deletes an Application (argocd-chart.ts): a removed site's goes here, explicitly, with its objects.
+    if (run.argocd) for (const id of mark) await deleteApplication(run.argocd.target, siteApplication(id));
+    else note(`Argo CD keeps serving removed sites' objects until their Applications are deleted: \`argocd app delete ${mark.map(siteApplication).join(' ')}\` (or give the pipeline AVIARY_ARGOCD_URL and a token to do it)`);
   }
 
   const items = await scanRegistry(ctx);
@@ -85,10 +88,15 @@ export async function runTeardowns(ctx: HookContext, run: TeardownRun): Promise<
   };
 }
 
-/** Waits until Argo CD no longer has the site's Application; its data stays when it does not go in time. */
+/**
+ * Deletes the site's Application (again: a deletion asked for when the site
+ * was marked may have failed) and waits until Argo CD no longer has it; its
+ * data stays when it does not go in time.
+ */
 async function goneFromCluster(id: string, argocd: TeardownRun['argocd']): Promise<void> {
   if (!argocd) return;
   const app = siteApplication(id);
+  await deleteApplication(argocd.target, app);
   if (await waitUntilGone(argocd.target, app, { timeoutMs: argocd.waitMs })) return;
   throw new OutsideSystemError(
     'Argo CD',

@@ -32,13 +32,14 @@ beforeEach(() => {
 /** The example's sites' web-tier shard files (of the default 32). */
 const EXAMPLE_IDS = ['harbor-cafe', 'maple-dental', 'north-trail', 'quill-press', 'rrr', 'studio-lumen'];
 const EXAMPLE_SHARDS = [...new Set(EXAMPLE_IDS.map((id) => shardFile(id)))].sort();
-/** argocd 2, services 5 (blue, green, canary-env, preview-certificate, web-account), the shards, one file per site. */
-const EXAMPLE_FILES = 2 + 5 + EXAMPLE_SHARDS.length + EXAMPLE_IDS.length;
+/** argocd 3 (project, services, sites), services 5 (blue, green, canary-env, preview-certificate, web-account), the shards, one file per site. */
+const EXAMPLE_FILES = 3 + 5 + EXAMPLE_SHARDS.length + EXAMPLE_IDS.length;
 
 describe('synth', () => {
   it('writes the layout of the design', () => {
     synth(inputs(), join(work, 'dist'));
     expect([...filesUnder(join(work, 'dist')).keys()].sort()).toEqual([
+      'argocd/project.yaml',
       'argocd/services.yaml',
       'argocd/sites.yaml',
       'services/blue.yaml',

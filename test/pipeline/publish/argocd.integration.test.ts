@@ -2,7 +2,7 @@
 // in test/support: existence checks, waiting for a cascade delete, and the
 // errors a person can act on (bad token, missing RBAC, wrong URL).
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { applicationExists, argoCdTarget, waitUntilGone, type ArgoCdTarget } from '../../../src/pipeline/publish/argocd.js';
+import { applicationExists, argoCdTarget, deleteApplication, waitUntilGone, type ArgoCdTarget } from '../../../src/pipeline/publish/argocd.js';
 import { exitCodeOf, OutsideSystemError, UsageError } from '../../../src/pipeline/shared/errors.js';
 import { fakeJwt, startArgoCdServer, type ArgoCdServer } from '../../support/argocd-server.js';
 import { freePort } from '../../support/ports.js';
@@ -228,5 +228,55 @@ describe('the Argo CD test server', () => {
     expect(await get('/api/v1/applications', fakeJwt('mallory'))).toMatchObject({ status: 401, body: { code: 16 } });
     const res = await fetch(`${argo.url}/api/v1/applications`);
     expect([res.status, await res.json()]).toEqual([401, { error: 'no session information', code: 16, message: 'no session information' }]);
+  });
+});
+
+describe('deleteApplication', () => {
+  it('asks for a cascading, foreground deletion within the project; the Application goes once Argo CD has deleted its objects', async () => {
+    argo.apps.set('site-alpha', { project: PROJECT });
+    argo.finishDeletesAfter(2);
+    try {
+      await deleteApplication(target(), 'site-alpha');
+      expect(argo.deleted).toContainEqual({ name: 'site-alpha', cascade: 'true', propagationPolicy: 'foreground', project: PROJECT });
+      expect(argo.requests[0]).toEqual({ method: 'DELETE', path: '/api/v1/applications/site-alpha?project=fleet&cascade=true&propagationPolicy=foreground', authorization: `Bearer ${TOKEN}` });
+      expect(await waitUntilGone(target(), 'site-alpha', { timeoutMs: 5_000, intervalMs: 10 })).toBe(true);
+    } finally {
+      argo.finishDeletesAfter(undefined);
+    }
+  });
+
+  it('is done when the Application is already gone, and deletes nothing of another project', async () => {
+    argo.apps.set('site-alpha', { project: 'someone-else' });
+    const before = argo.deleted.length;
+    await deleteApplication(target(), 'site-gone');
+    await deleteApplication(target(), 'site-alpha');
+    expect(argo.deleted.length).toBe(before);
+    expect(argo.apps.has('site-alpha')).toBe(true);
+  });
+
+  it('retries a busy server', async () => {
+    argo.apps.set('site-alpha', { project: PROJECT });
+    argo.failNext(2, 503);
+    await deleteApplication(target(), 'site-alpha');
+    expect(argo.requests.filter((r) => r.method === 'DELETE')).toHaveLength(3);
+  });
+
+  it('explains missing delete rights, naming the RBAC lines Argo CD 3 needs', async () => {
+    const restricted = await startArgoCdServer({ token: TOKEN, project: 'other' });
+    try {
+      restricted.apps.set('site-alpha', { project: PROJECT });
+      const error = await failure(deleteApplication({ url: restricted.url, token: TOKEN, project: PROJECT }, 'site-alpha'));
+      expect(error).toBeInstanceOf(OutsideSystemError);
+      expect(error.message).toContain('Argo CD: deleting Application site-alpha with its objects failed: Argo CD denied the deletion (403');
+      expect(error.message).toContain(`applications, delete/*, ${PROJECT}/*, allow`);
+      expect(error.message).not.toContain(TOKEN);
+    } finally {
+      await restricted.stop();
+    }
+  });
+
+  it('refuses to take the web UI for the API (a wrong URL must not look like a deletion)', async () => {
+    const error = await failure(deleteApplication(target({ url: `${argo.url}/ui` }), 'site-alpha'));
+    expect(error.message).toMatch(/not as the Argo CD API|HTTP 404/);
   });
 });
