@@ -1,7 +1,7 @@
 import { ApiObject, Chart } from 'cdk8s';
 import type { Construct } from 'constructs';
 import type { Canary } from '../sites/types.js';
-import { siteApplication } from '../sites/names.js';
+import { shardApplication, siteApplication } from '../sites/names.js';
 import { KUEUE_QUEUE, PART_OF } from './labels.js';
 
 /**
@@ -48,8 +48,9 @@ export interface ArgoCdChartProps {
 /**
  * The Argo CD bootstrap: the fleet's AppProject, an Application for the
  * services, and an ApplicationSet that makes one Application per folder
- * under `sites/`. Adding or removing a site adds or removes a folder and
- * nothing here, so this chart changes only with the fleet settings.
+ * under `sites/`: a site's own, or a shard's of sites (`argocd.shards`).
+ * Adding or removing a site changes folders and nothing here, so this chart
+ * changes only with the fleet settings.
  *
  * Nothing here cascades. Deleting the services Application leaves the web
  * tier running; deleting or renaming the ApplicationSet leaves every site
@@ -108,7 +109,10 @@ export class ArgoCdChart extends Chart {
         syncPolicy: { applicationsSync: 'create-update', preserveResourcesOnDeletion: true },
         generators: [{ git: { repoURL: argocd.repoURL, revision: argocd.targetRevision, directories: [{ path: under('sites/*') }] } }],
         template: {
-          metadata: { name: siteApplication('{{path.basename}}'), labels: { ...PART_OF, 'aviary.io/site': '{{path.basename}}' }, annotations },
+          // One Application per site folder, or per shard folder of sites (argocd.shards).
+          metadata: argocd.shards
+            ? { name: shardApplication('{{path.basename}}'), labels: { ...PART_OF, 'aviary.io/shard': '{{path.basename}}' }, annotations }
+            : { name: siteApplication('{{path.basename}}'), labels: { ...PART_OF, 'aviary.io/site': '{{path.basename}}' }, annotations },
           spec: {
             project: argocd.project,
             source: { repoURL: argocd.repoURL, targetRevision: argocd.targetRevision, path: '{{path}}' },

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ApiObject, App, type Chart } from 'cdk8s';
 import type { IConstruct } from 'constructs';
 import type { Fleet, Site, Canary } from '../sites/types.js';
+import { siteFile } from '../sites/names.js';
 import { ArgoCdChart } from './argocd-chart.js';
 import { ServicesChart } from './services-chart.js';
 import { SiteChart } from './site-chart.js';
@@ -62,7 +63,7 @@ export function* eachManifestFile(fleet: Fleet, options: RenderOptions = {}): Ge
   const sameRenderer = options.previous?.(STAMPED_FILE)?.startsWith(stamp) === true;
   yield* renderShared(fleet, stamp);
   for (const site of fleet.sites) {
-    const path = sitePath(site);
+    const path = siteFile(site.id, fleet.canary.settings.argocd);
     const header = siteHeader(site, fleet.canary);
     const previous = sameRenderer ? options.previous?.(path) : undefined;
     yield previous?.startsWith(header) ? { path, content: previous } : renderSite(site, fleet.canary, header);
@@ -79,7 +80,7 @@ function sharedHeader(salt: string): string {
 export function renderSite(site: Site, canary: Canary, header = siteHeader(site, canary)): ManifestFile {
   const chart = new SiteChart(new App(), site.id, { site, canary });
   const objects = manifestsOf(chart);
-  return { path: sitePath(site), content: header + toYaml(objects), objects };
+  return { path: siteFile(site.id, canary.settings.argocd), content: header + toYaml(objects), objects };
 }
 
 /** JSON with sorted keys: reordering keys in the YAML must not change a hash. */
@@ -89,9 +90,6 @@ function canonicalJson(value: unknown): string {
   );
 }
 
-function sitePath(site: Site): string {
-  return `sites/${site.id}/${site.id}.yaml`;
-}
 
 /**
  * The first line of a site file: it records a hash of everything the site's

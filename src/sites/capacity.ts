@@ -28,3 +28,22 @@ export function overloadOf(fleet: Fleet, moves: readonly SiteMove[]): string | u
   }
   return undefined;
 }
+
+/** Above this many sites, one Application per site strains Argo CD (see layoutWarnings). */
+export const PER_SITE_APPLICATIONS_LIMIT = 1000;
+
+/**
+ * What a valid fleet should change before it grows further: one Application
+ * per site puts thousands of Applications on one controller replica and in
+ * one ApplicationSet's status (the application controller shards by
+ * cluster, not by Application).
+ */
+export function layoutWarnings(fleet: Fleet): string[] {
+  const { sites } = fleet;
+  if (fleet.canary.settings.argocd.shards || sites.length <= PER_SITE_APPLICATIONS_LIMIT) return [];
+  const shards = 2 ** Math.ceil(Math.log2(sites.length / 150));
+  return [
+    `${sites.length} sites make ${sites.length} Argo CD Applications, one per site: more than ${PER_SITE_APPLICATIONS_LIMIT} strains Argo CD's controller and the ApplicationSet's status. ` +
+      `Set argocd.shards: ${shards} in canary.yaml to group them (${Math.ceil(sites.length / shards)} sites per Application; the sites move to the new Applications once, see the README's "Argo CD at fleet scale").`,
+  ];
+}

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { InvalidInputError, quote, type Problem } from './problems.js';
 import { RULES, ruleContext } from './rules.js';
-import { canaryFileSchema, MAX_SITES_PER_SHARD, MAX_WEB_SHARDS, sitesFileSchema, type CanaryFile, type SitesFile } from './schema.js';
+import { canaryFileSchema, MAX_ARGOCD_SHARDS, MAX_SITES_PER_APPLICATION, MAX_SITES_PER_SHARD, MAX_WEB_SHARDS, sitesFileSchema, type CanaryFile, type SitesFile } from './schema.js';
 import { webShard } from './names.js';
 import { Source } from './source.js';
 import { JOB_KINDS, type Canary, type Fleet, type Site } from './types.js';
@@ -69,7 +69,27 @@ export function parseFleet(sitesSource: Source, canarySource: Source): Fleet {
   const fleet = toFleet(sites.data, canary.data);
   const crowded = crowdedShard(fleet);
   if (crowded) throw new InvalidInputError([canarySource.problem(canarySource.has(['web', 'shards']) ? ['web', 'shards'] : [], crowded.message, crowded.hint)]);
+  const crowdedApp = crowdedApplication(fleet);
+  if (crowdedApp) throw new InvalidInputError([canarySource.problem(['argocd', 'shards'], crowdedApp.message, crowdedApp.hint)]);
   return fleet;
+}
+
+/** With `argocd.shards`, each shard's Application must stay small enough for Argo CD to sync it. */
+function crowdedApplication(fleet: Fleet): { message: string; hint: string } | undefined {
+  const { shards } = fleet.canary.settings.argocd;
+  if (!shards) return undefined;
+  const sites = new Map<number, number>();
+  for (const site of fleet.sites) {
+    const shard = webShard(site.id, shards);
+    sites.set(shard, (sites.get(shard) ?? 0) + 1);
+  }
+  const most = Math.max(0, ...sites.values());
+  if (most <= MAX_SITES_PER_APPLICATION) return undefined;
+  const enough = Math.min(Math.ceil((shards * most) / MAX_SITES_PER_APPLICATION / 0.75), MAX_ARGOCD_SHARDS);
+  return {
+    message: `argocd.shards ${shards} puts ${most} sites in one Application, more than ${MAX_SITES_PER_APPLICATION} (Argo CD fails to sync an Application of a few thousand objects)`,
+    hint: `set argocd.shards to ${enough} or more in canary.yaml (sites move between Applications once: aviary plan shows which)`,
+  };
 }
 
 /**

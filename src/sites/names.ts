@@ -57,15 +57,55 @@ export function jobName(id: string, job: string, hash: string): string {
   return `${id}-${job}-${hash}`;
 }
 
-/** The Argo CD Application the ApplicationSet makes for a site (its template applies this to the folder name). */
+/**
+ * How sites map to Argo CD Applications: one each (`argocd.shards` unset),
+ * or grouped by a stable hash of the id into `argocd.shards` Applications.
+ */
+export interface ApplicationLayout {
+  readonly shards?: number;
+}
+
+/** The Argo CD Application the ApplicationSet makes for a site's own folder (its template applies this to the folder name). */
 export function siteApplication(id: string): string {
   return `site-${id}`;
+}
+
+/** The Application of one shard of sites (its folder `sites/<NN>`). */
+export function shardApplication(folder: string): string {
+  return `sites-${folder}`;
+}
+
+/** The Application that deploys a site's objects: its own, or its shard's. */
+export function applicationOf(id: string, layout: ApplicationLayout): string {
+  return layout.shards ? shardApplication(shardSuffix(webShard(id, layout.shards), layout.shards)) : siteApplication(id);
+}
+
+/**
+ * Where a site's file lives in the manifests: `sites/<id>/<id>.yaml` (a
+ * folder, so an Application, of its own), or `sites/<NN>/<id>.yaml` in the
+ * folder of its shard. The file is always named after the site.
+ */
+export function siteFile(id: string, layout: ApplicationLayout): string {
+  const folder = layout.shards ? shardSuffix(webShard(id, layout.shards), layout.shards) : id;
+  return `sites/${folder}/${id}.yaml`;
+}
+
+/** The site a manifests path (relative to the published folder) belongs to, in either layout. */
+export function siteOfFile(path: string): string | undefined {
+  return /^sites\/[^/]+\/([^/]+)\.yaml$/.exec(path)?.[1];
+}
+
+/** The Application that deploys a site file, from its path alone: its folder is the site's own or a shard's. */
+export function applicationOfFile(path: string): string | undefined {
+  const m = /^sites\/([^/]+)\/([^/]+)\.yaml$/.exec(path);
+  if (!m) return undefined;
+  return m[1] === m[2] ? siteApplication(m[2]) : shardApplication(m[1]);
 }
 
 /** The keys and salts of wp-config.php, one Secrets Manager secret per site so every replica and both colors sign cookies alike. */
 export const WP_KEYS = ['AUTH_KEY', 'SECURE_AUTH_KEY', 'LOGGED_IN_KEY', 'NONCE_KEY', 'AUTH_SALT', 'SECURE_AUTH_SALT', 'LOGGED_IN_SALT', 'NONCE_SALT'] as const;
 
-/** The web-tier shard of a site: a stable hash of its id, so a site moves only when the number of shards changes. */
+/** The shard of a site (web tier, Argo CD): a stable hash of its id, so a site moves only when the number of shards changes. */
 export function webShard(id: string, shards: number): number {
   return createHash('sha256').update(id).digest().readUInt32BE(0) % shards;
 }

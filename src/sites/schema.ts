@@ -29,6 +29,14 @@ export const MAX_WEB_SHARDS = 256;
  * stay under 1 MiB. 600 leaves room for long hostnames and larger secrets.
  */
 export const MAX_SITES_PER_SHARD = 600;
+/** How many Applications the sites may be grouped into (`argocd.shards`). */
+export const MAX_ARGOCD_SHARDS = 1000;
+/**
+ * The most sites one Application may hold: about 7 objects each, and an
+ * Application of some 3,000 resources failed to sync when its status hit
+ * the object size limit (argo-cd #14486).
+ */
+export const MAX_SITES_PER_APPLICATION = 300;
 /** Kubernetes refuses an object whose annotations (keys and values, in bytes) exceed 256 KiB; some room is left for Aviary's own. */
 export const MAX_ANNOTATIONS_BYTES = 256 * 1024 - 4096;
 
@@ -278,6 +286,11 @@ export const canaryFileSchema = z.strictObject({
         .regex(REPO_FOLDER, { error: 'is not a folder inside the manifests repo\nhint: a relative path without "." or ".." segments, e.g. "." or clusters/prod' })
         .default('.'),
       namespace: label('a namespace').default('argocd'),
+      shards: z
+        .int({ error: 'expected a whole number' })
+        .min(1, { error: 'must be at least 1' })
+        .max(MAX_ARGOCD_SHARDS, { error: `is more than ${MAX_ARGOCD_SHARDS}\nhint: ${MAX_ARGOCD_SHARDS} Applications of ${MAX_SITES_PER_APPLICATION} sites hold ${MAX_ARGOCD_SHARDS * MAX_SITES_PER_APPLICATION} sites; beyond that, add a cluster` })
+        .optional(),
       project: str('an Argo CD project')
         .regex(DNS_SUBDOMAIN, { error: 'is not an Argo CD project name\nhint: AppProject names are lowercase DNS names, e.g. aviary' })
         .refine((name) => name !== 'default', {

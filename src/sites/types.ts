@@ -149,6 +149,13 @@ export interface FleetSettings {
     /** Namespace Argo CD runs in. @default 'argocd' */
     readonly namespace: string;
     /**
+     * Group the sites into this many Applications by a stable hash of the id
+     * (`sites/<NN>/<id>.yaml`, Application `sites-<NN>`), for fleets of
+     * thousands of sites. Changing it moves sites between Applications.
+     * @default none: one Application per site (`sites/<id>/`, `site-<id>`)
+     */
+    readonly shards?: number;
+    /**
      * The AppProject Aviary generates for the fleet (least privilege: the
      * manifests repository, the fleet namespace, the kinds Aviary makes);
      * never Argo CD's `default`. @default 'aviary'

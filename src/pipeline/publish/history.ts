@@ -3,6 +3,7 @@ import { gitStep } from '../git/run.js';
 import { SOURCE_TRAILER } from './message.js';
 import { normalisePrefix } from '../git/sync.js';
 import { normaliseRemote, WorkDir, type ManifestsRemote } from '../git/workdir.js';
+import { siteOfFile } from '../../sites/names.js';
 
 /** One deployment: a commit on the manifests branch. */
 export interface Deployment {
@@ -58,7 +59,7 @@ export async function history(options: HistoryOptions): Promise<Deployment[]> {
       author,
       date,
       subject,
-      sites: [...new Set(paths.map((p) => /^sites\/([^/]+)\//.exec(p)?.[1]).filter((s): s is string => Boolean(s)))].sort(),
+      sites: [...new Set(paths.map(siteOfFile).filter((s): s is string => Boolean(s)))].sort(),
       services: paths.some((p) => p.startsWith('services/')),
     };
   });

@@ -1,6 +1,7 @@
 import { parseAllDocuments } from 'yaml';
 import type { FileChange } from '../git/sync.js';
 import { plural } from '../shared/words.js';
+import { applicationOfFile, siteOfFile } from '../../sites/names.js';
 
 /**
  * What publishing would change, in the terms of the fleet: per site and for
@@ -33,6 +34,8 @@ export interface SitePlan {
   readonly service?: Move;
   /** The color its public hostnames route to, when it changes. */
   readonly traffic?: Move;
+  /** The Argo CD Application that deploys it, when it changes (argocd.shards changed). */
+  readonly application?: Move;
   /** Jobs that will run: Job names that were not there before. */
   readonly jobs: readonly string[];
 }
@@ -76,7 +79,7 @@ export function planOf(changes: readonly FileChange[]): Plan {
   const shards: string[] = [];
   const other: FileChange[] = [];
   for (const change of changes) {
-    const site = /^sites\/([^/]+)\//.exec(change.path)?.[1];
+    const site = siteOfFile(change.path);
     if (site) bySite.set(site, [...(bySite.get(site) ?? []), change]);
     else if (change.path.startsWith('services/shard-')) shards.push(change.path);
     else if (change.path.startsWith('services/')) services.push(change);
@@ -152,12 +155,17 @@ function sitePlan(id: string, files: readonly FileChange[]): SitePlan {
   const oldJobs = new Set(before.filter((o) => o.kind === 'Job').map((o) => o.metadata?.name));
   const service = moved(was.service, now.service);
   const traffic = moved(was.traffic, now.traffic);
+  const application = moved(
+    applicationOfFile(files.find((f) => f.before !== undefined)?.path ?? ''),
+    applicationOfFile(files.find((f) => f.after !== undefined)?.path ?? ''),
+  );
   return {
     id,
     change,
     objects: objectChanges(before, after),
     ...(service ? { service } : {}),
     ...(traffic ? { traffic } : {}),
+    ...(application ? { application } : {}),
     jobs: after.filter((o) => o.kind === 'Job' && !oldJobs.has(o.metadata?.name)).map((o) => o.metadata?.name ?? '?'),
   };
 }
@@ -226,6 +234,7 @@ function siteNotes(site: SitePlan): string[] {
   return [
     site.service && `runs on ${site.service.to} (was ${site.service.from})`,
     site.traffic && `traffic to ${site.traffic.to} (was ${site.traffic.from})`,
+    site.application && `deployed by Application ${site.application.to} (was ${site.application.from})`,
   ].filter((x): x is string => Boolean(x));
 }
 

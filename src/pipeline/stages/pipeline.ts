@@ -259,6 +259,7 @@ async function tearDown(run: Run, fleet: Fleet, changes: Changes, published: Pub
     gate: { declared: new Set(fleet.sites.map((x) => x.id)), configDir: origin.configDir, sitesPath: inputs.sites, manifests },
     graceMs: hook.graceMs ?? 0,
     argocd: argocd && { target: argocd, waitMs: hook.argocd!.waitMs },
+    layout: fleet.canary.settings.argocd,
     recoveryDays: hook.recoveryDays,
     concurrency: hook.concurrency,
     progress: s,

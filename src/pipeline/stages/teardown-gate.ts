@@ -7,6 +7,7 @@ import { outsideGitError } from '../git/run.js';
 import { normalisePrefix } from '../git/sync.js';
 import { normaliseRemote, WorkDir } from '../git/workdir.js';
 import { deployTarget } from '../publish/last-deploy.js';
+import { siteOfFile } from '../../sites/names.js';
 
 /**
  * A site's data may be deleted only when the site is gone everywhere a
@@ -98,7 +99,7 @@ function idsIn(text: string, where: string): Set<string> {
   return new Set(sites.map((s: { id?: unknown } | null) => s?.id).filter((id): id is string => typeof id === 'string'));
 }
 
-/** Which of `ids` have files under sites/<id>/ in `--path` of the manifests branch, fetched now. */
+/** Which of `ids` have a site file (`sites/<id>/` or a shard's `sites/<NN>/`) in `--path` of the manifests branch, fetched now. */
 async function publishedSites(manifests: GateOptions['manifests'], ids: readonly string[]): Promise<{ ids: Set<string>; where: string }> {
   const remote = normaliseRemote(manifests.repo, manifests.credentials);
   const prefix = normalisePrefix(manifests.path);
@@ -106,8 +107,9 @@ async function publishedSites(manifests: GateOptions['manifests'], ids: readonly
   const work = await WorkDir.open(manifests.workRoot, remote);
   const head = await work.fetch(manifests.branch);
   if (!head) return { ids: new Set(), where };
-  // One listing of the sites folder (git keeps no empty folders), not one pathspec per site.
-  const sites = prefix === '.' ? 'sites/' : `${prefix}/sites/`;
-  const listed = new Set((await work.git.raw(['ls-tree', '--name-only', head, '--', sites])).split('\n').filter(Boolean).map((p) => p.slice(sites.length)));
+  // One listing of the sites folder, whatever the layout, not one pathspec per site.
+  const under = prefix === '.' ? '' : `${prefix}/`;
+  const files = (await work.git.raw(['ls-tree', '-r', '--name-only', head, '--', `${under}sites/`])).split('\n').filter(Boolean);
+  const listed = new Set(files.map((p) => siteOfFile(p.slice(under.length))).filter((id): id is string => id !== undefined));
   return { ids: new Set(ids.filter((id) => listed.has(id))), where };
 }

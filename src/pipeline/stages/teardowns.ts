@@ -1,5 +1,5 @@
 import ms from 'ms';
-import { siteApplication } from '../../sites/names.js';
+import { siteApplication, type ApplicationLayout } from '../../sites/names.js';
 import { deleteApplication, waitUntilGone, type ArgoCdTarget } from '../publish/argocd.js';
 import { OutsideSystemError } from '../shared/errors.js';
 import { scanRegistry, withReports, type HookContext, type StepReport } from '../hook/context.js';
@@ -32,6 +32,12 @@ export interface TeardownRun {
    * cluster: a pod still serving must not meet a dropped database.
    */
   readonly argocd?: { readonly target: ArgoCdTarget; readonly waitMs: number };
+  /**
+   * How the fleet's sites map to Applications. In shards, a removed site's
+   * objects are pruned by its shard's Application: there is no Application
+   * of its own to delete or wait for.
+   */
+  readonly layout: ApplicationLayout;
   readonly progress?: Pick<StageProgress, 'note' | 'item'>;
 }
 
@@ -60,7 +66,9 @@ export async function runTeardowns(ctx: HookContext, run: TeardownRun): Promise<
     steps.push(...(await markSites(ctx, mark, { concurrency: run.concurrency })));
     note(`marked for teardown: ${mark.join(', ')}`);
     // The ApplicationSet never deletes an Application (argocd-chart.ts): a removed site's goes here, explicitly, with its objects.
-    if (run.argocd) for (const id of mark) await deleteApplication(run.argocd.target, siteApplication(id));
+    if (run.layout.shards) {
+      // Its shard's Application prunes its objects.
+    } else if (run.argocd) for (const id of mark) await deleteApplication(run.argocd.target, siteApplication(id));
     else note(`Argo CD keeps serving removed sites' objects until their Applications are deleted: \`argocd app delete ${mark.map(siteApplication).join(' ')}\` (or give the pipeline AVIARY_ARGOCD_URL and a token to do it)`);
   }
 
@@ -69,7 +77,7 @@ export async function runTeardowns(ctx: HookContext, run: TeardownRun): Promise<
   if (due.length > 0) {
     let done = 0;
     const complete = async (id: string) => {
-      await goneFromCluster(id, run.argocd);
+      if (!run.layout.shards) await goneFromCluster(id, run.argocd);
       return withReports(ctx, (c) => completeTeardown(c, id, run.recoveryDays));
     };
     const onSite = (id: string, reports: readonly StepReport[]) => run.progress?.item(++done, due.length, `${id}: final backup taken, ${plural(reports.length, 'step')}`);

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { RefusedError } from '../../../src/pipeline/shared/errors.js';
 import { publish, type PublishOptions } from '../../../src/pipeline/publish/publish.js';
 import type { ManifestFile } from '../../../src/charts/render.js';
-import { canaryYaml, sitesYaml, tempDir } from '../../support/fixtures.js';
+import { canaryYaml, fleetOf, sitesYaml, swap, tempDir } from '../../support/fixtures.js';
 import { bareRepo, commitInputs, configRepo, git, GIT_ENV, treeAt } from '../../support/git.js';
 import { asMap, render, shardFile } from '../../support/manifests.js';
 
@@ -82,6 +82,17 @@ describe('publish (push mode, bare repo on disk)', () => {
     expect([...after.keys()].filter((p) => p.startsWith('clusters/stg/sites/'))).toEqual(['clusters/stg/sites/alpha/alpha.yaml']);
     expect(after.get('README.md')).toBe('manifests\n');
   });
+
+  it('in a fleet of 2,000 sites in Argo CD shards, a one-site change commits one file', async () => {
+    const { remote, opts } = await setup();
+    const canary = canaryYaml({ extra: 'argocd:\n  shards: 8\n' });
+    await publish(render(fleetOf(2000), canary), opts());
+    const first = await head(remote);
+    await publish(render(swap(fleetOf(2000), 'name: "Site 42"', 'name: "Site 42, renamed"'), canary), opts());
+    const changed = (await git(remote, 'diff', '--name-only', first, 'main')).trim().split('\n');
+    expect(changed).toHaveLength(1);
+    expect(changed[0]).toMatch(/^sites\/[0-7]\/site-00042\.yaml$/);
+  }, 120_000);
 
   it('reuses its work dir: a second publish only rewrites files whose bytes differ', async () => {
     const { root, opts } = await setup();

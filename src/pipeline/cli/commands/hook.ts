@@ -107,6 +107,7 @@ export function register(program: Command): void {
           graceMs: opts.teardownGrace,
           recoveryDays,
           argocd: argocdWaitFor(opts, fleet),
+          layout: fleet.canary.settings.argocd,
           concurrency: opts.concurrency,
           progress: { note: (line) => (opts.json ? undefined : console.log(line)), item: () => undefined },
         }),

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { formatProblem, InvalidInputError } from '../../../sites/problems.js';
+import { layoutWarnings } from '../../../sites/capacity.js';
+import { note } from '../print.js';
 import { loadFleet } from '../../../sites/load.js';
 import { synth } from '../../manifests/synth.js';
 import { globals, option } from '../options.js';
@@ -13,8 +15,10 @@ export function register(program: Command): void {
       const { sites, canary } = globals(cmd);
       try {
         const fleet = loadFleet(sites, canary);
-        if (opts.json) console.log(JSON.stringify({ valid: true, sites: fleet.sites.length, problems: [] }));
+        const warnings = layoutWarnings(fleet);
+        if (opts.json) console.log(JSON.stringify({ valid: true, sites: fleet.sites.length, problems: [], warnings }));
         else console.log(`${sites} and ${canary} are valid: ${fleet.sites.length} site(s), active canary ${fleet.canary.selector}.`);
+        for (const warning of warnings) note(`warning: ${warning}`);
       } catch (error) {
         if (!(error instanceof InvalidInputError) || !opts.json) throw error;
         console.log(JSON.stringify({ valid: false, problems: error.problems }));
