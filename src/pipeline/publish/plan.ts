@@ -1,6 +1,7 @@
 import { parseAllDocuments } from 'yaml';
 import type { FileChange } from '../git/sync.js';
 import { plural } from '../shared/words.js';
+import { JOB_FIXED_AT_CREATION } from '../../charts/argocd-chart.js';
 import { applicationOfFile, siteOfFile } from '../../sites/names.js';
 
 /**
@@ -67,6 +68,7 @@ export interface Plan {
 }
 
 interface K8sObject {
+  apiVersion?: string;
   kind?: string;
   metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> };
   spec?: any;
@@ -114,6 +116,23 @@ function objectsOf(files: readonly FileChange[], side: 'before' | 'after'): K8sO
   });
 }
 
+/**
+ * The object without what Argo CD leaves as it was created (a Job's
+ * template: JOB_FIXED_AT_CREATION), so the plan does not announce a change
+ * the sync will not make.
+ */
+function asArgoCdApplies(o: K8sObject): K8sObject {
+  const rules = JOB_FIXED_AT_CREATION.filter((r) => r.kind === o.kind && o.apiVersion?.split('/')[0] === r.group);
+  if (rules.length === 0) return o;
+  const copy = structuredClone(o);
+  for (const pointer of rules.flatMap((r) => r.jsonPointers)) {
+    const keys = pointer.split('/').slice(1).map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const parent = keys.slice(0, -1).reduce<Record<string, any> | undefined>((at, k) => at?.[k], copy as Record<string, any>);
+    if (parent) delete parent[keys[keys.length - 1]!];
+  }
+  return copy;
+}
+
 const keyOf = (o: K8sObject) => `${o.kind ?? '?'}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? '?'}`;
 
 function objectChanges(before: readonly K8sObject[], after: readonly K8sObject[]): ObjectChange[] {
@@ -124,7 +143,7 @@ function objectChanges(before: readonly K8sObject[], after: readonly K8sObject[]
   for (const [key, o] of now) {
     const was = old.get(key);
     if (!was) out.push(describe(o, 'added'));
-    else if (JSON.stringify(was) !== JSON.stringify(o)) out.push(describe(o, 'changed'));
+    else if (JSON.stringify(asArgoCdApplies(was)) !== JSON.stringify(asArgoCdApplies(o))) out.push(describe(o, 'changed'));
   }
   for (const [key, o] of old) if (!now.has(key)) out.push(describe(o, 'removed'));
   const order: Record<Change, number> = { removed: 0, changed: 1, added: 2 };

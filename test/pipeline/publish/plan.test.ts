@@ -28,6 +28,11 @@ describe('planOf', () => {
     expect(site('charlie')!.service).toBeUndefined();
     // The image of charlie's color changed: its database is updated and its caches flushed.
     expect(site('charlie')!.jobs.map((j) => j.replace(/-[0-9a-f]{10}$/, ''))).toEqual(['charlie-update-db', 'charlie-flush']);
+    // Job history stays bounded: the Jobs they replace are removed in the same sync (Argo CD prunes them), install and theme stay.
+    const jobs = site('charlie')!.objects.filter((o) => o.kind === 'Job');
+    expect(jobs.filter((o) => o.change === 'removed').map((o) => o.name.replace(/-[0-9a-f]{10}$/, '')).sort()).toEqual(['charlie-flush', 'charlie-update-db']);
+    expect(jobs.filter((o) => o.change === 'added').map((o) => o.name)).toEqual(expect.arrayContaining(site('charlie')!.jobs));
+    expect(jobs).toHaveLength(4);
     expect(site('charlie')!.objects).toContainEqual({ kind: 'Ingress', name: 'charlie', change: 'changed' });
     expect(plan.teardown).toEqual(['delta']);
   });
