@@ -1,7 +1,7 @@
 import { ApiObject, Chart } from 'cdk8s';
-import type { Construct } from 'constructs';
-import type { Canary } from '../sites/types.js';
-import { shardApplication, siteApplication } from '../sites/names.js';
+import { Construct } from 'constructs';
+import { clustersOf, type Canary } from '../sites/types.js';
+import { clusterFolder, layoutOf, servicesApplication, shardApplication, siteApplication } from '../sites/names.js';
 import { KUEUE_QUEUE, PART_OF } from './labels.js';
 
 /**
@@ -33,7 +33,6 @@ export const FLEET_KINDS: ReadonlyArray<{ readonly group: string; readonly kind:
   { group: 'policy', kind: 'PodDisruptionBudget' },
 ];
 
-const IN_CLUSTER = 'https://kubernetes.default.svc';
 /** On an Application: deleting it deletes what it deployed. On an ApplicationSet: its controller orphans the Applications first (see below). */
 const RESOURCES_FINALIZER = 'resources-finalizer.argocd.argoproj.io';
 
@@ -62,10 +61,12 @@ export interface ArgoCdChartProps {
  */
 export class ArgoCdChart extends Chart {
   constructor(scope: Construct, id: string, props: ArgoCdChartProps) {
-    const { argocd, namespace } = props.canary.settings;
+    const { canary } = props;
+    const { argocd, namespace } = canary.settings;
     super(scope, id, { namespace: argocd.namespace, labels: PART_OF, disableResourceNameHashes: true });
+    const layout = layoutOf(canary.settings);
+    const clusters = clustersOf(canary);
     const under = (dir: string) => (argocd.path === '.' ? dir : `${argocd.path}/${dir}`);
-    const destination = { server: IN_CLUSTER, namespace };
     const syncPolicy = {
       automated: { prune: true, selfHeal: true },
       // ApplyOutOfSyncOnly: a sync applies the objects that changed, not every object of the Application.
@@ -82,41 +83,59 @@ export class ArgoCdChart extends Chart {
       metadata: { name: argocd.project },
       spec: {
         sourceRepos: [argocd.repoURL],
-        destinations: [{ server: IN_CLUSTER, namespace }],
+        destinations: clusters.map((cluster) => ({ server: cluster.server, namespace })),
         // CreateNamespace=true creates the fleet namespace, a cluster-scoped object; no other is allowed.
         clusterResourceWhitelist: [{ group: '', kind: 'Namespace' }],
         namespaceResourceWhitelist: FLEET_KINDS,
       },
     });
 
-    new ApiObject(this, 'services', {
-      apiVersion: 'argoproj.io/v1alpha1',
-      kind: 'Application',
-      metadata: { name: 'aviary-services', annotations },
-      spec: {
-        project: argocd.project,
-        source: { repoURL: argocd.repoURL, targetRevision: argocd.targetRevision, path: under('services') },
-        destination,
-        syncPolicy,
-      },
-    });
+    // Each cluster's blue and green services, one Application each.
+    const services = new Construct(this, 'services');
+    for (const cluster of clusters) {
+      new ApiObject(services, cluster.name, {
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'Application',
+        metadata: { name: servicesApplication(cluster.name, layout), annotations },
+        spec: {
+          project: argocd.project,
+          source: { repoURL: argocd.repoURL, targetRevision: argocd.targetRevision, path: under(`${clusterFolder(cluster.name, layout)}services`) },
+          destination: { server: cluster.server, namespace },
+          syncPolicy,
+        },
+      });
+    }
 
+    // Without clusters, one git directory generator; with them, each cluster's folders × its server.
+    const folders = (path: string) => ({ git: { repoURL: argocd.repoURL, revision: argocd.targetRevision, directories: [{ path: under(path) }] } });
+    const generators = layout.clustered
+      ? [{ matrix: { generators: [{ list: { elements: clusters.map((c) => ({ cluster: c.name, server: c.server })) } }, folders('clusters/{{cluster}}/sites/*')] } }]
+      : [folders('sites/*')];
+    const server = layout.clustered ? '{{server}}' : clusters[0]!.server;
     new ApiObject(this, 'sites', {
       apiVersion: 'argoproj.io/v1alpha1',
       kind: 'ApplicationSet',
       metadata: { name: 'aviary-sites', finalizers: [RESOURCES_FINALIZER] },
       spec: {
         syncPolicy: { applicationsSync: 'create-update', preserveResourcesOnDeletion: true },
-        generators: [{ git: { repoURL: argocd.repoURL, revision: argocd.targetRevision, directories: [{ path: under('sites/*') }] } }],
+        generators,
         template: {
           // One Application per site folder, or per shard folder of sites (argocd.shards).
           metadata: argocd.shards
-            ? { name: shardApplication('{{path.basename}}'), labels: { ...PART_OF, 'aviary.io/shard': '{{path.basename}}' }, annotations }
-            : { name: siteApplication('{{path.basename}}'), labels: { ...PART_OF, 'aviary.io/site': '{{path.basename}}' }, annotations },
+            ? {
+                name: shardApplication('{{path.basename}}', layout.clustered ? '{{cluster}}' : undefined),
+                labels: { ...PART_OF, 'aviary.io/shard': '{{path.basename}}', ...(layout.clustered ? { 'aviary.io/cluster': '{{cluster}}' } : {}) },
+                annotations,
+              }
+            : {
+                name: siteApplication('{{path.basename}}'),
+                labels: { ...PART_OF, 'aviary.io/site': '{{path.basename}}', ...(layout.clustered ? { 'aviary.io/cluster': '{{cluster}}' } : {}) },
+                annotations,
+              },
           spec: {
             project: argocd.project,
             source: { repoURL: argocd.repoURL, targetRevision: argocd.targetRevision, path: '{{path}}' },
-            destination,
+            destination: { server, namespace },
             // A Job is its name (charts/site-chart.ts): what else its spec holds is what it was created with.
             ignoreDifferences: JOB_FIXED_AT_CREATION,
             syncPolicy: { ...syncPolicy, syncOptions: [...syncPolicy.syncOptions, 'RespectIgnoreDifferences=true'] },

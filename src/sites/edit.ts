@@ -1,7 +1,7 @@
 import { isMap, isPair, isScalar, isSeq, type Node, type Pair, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import { scalarSource, YamlText } from './edit-text.js';
 import type { Source } from './source.js';
-import { JOB_KINDS, type Color, type Fleet, type JobKind, type Site } from './types.js';
+import { clustersOf, JOB_KINDS, type Color, type Fleet, type JobKind, type Site } from './types.js';
 
 /**
  * The operations of the old deployment manager as edits of `sites.yaml` and
@@ -78,6 +78,7 @@ export function createSite(input: EditInput, site: NewSite): { texts: EditedText
     service: site.service ?? input.fleet.canary.selector,
     ingress: site.service ?? input.fleet.canary.selector,
     rerun: Object.fromEntries(JOB_KINDS.map((job) => [job, 0])) as Site['rerun'],
+    cluster: clustersOf(input.fleet.canary)[0]!.name,
   };
   const fields: Array<[string, string]> = [
     ['id', scalarSource(created.id)],
@@ -168,6 +169,33 @@ export function rerunSites(input: EditInput, ids: readonly string[], job?: JobKi
     reran.push({ id, rerun: after });
   }
   return { texts: { sites: sites.text.result(), canary: input.canary.text }, reran };
+}
+
+/**
+ * `cluster:` of each site set to `cluster` (added after the site's last key
+ * when absent): its manifests move to that cluster; its data, in AWS, stays.
+ * Sites already there are left as they are.
+ */
+export function rehomeSites(input: EditInput, ids: readonly string[], cluster: string): { texts: EditedTexts; moved: { id: string; from: string }[]; unchanged: string[] } {
+  const index = indexOf(input.fleet);
+  const sites = sitesText(input);
+  const moved: { id: string; from: string }[] = [];
+  const unchanged: string[] = [];
+  for (const id of new Set(ids)) {
+    const i = index.get(id);
+    if (i === undefined) throw new Error(`unknown site "${id}" (pickSites reports these)`);
+    const from = input.fleet.sites[i]!.cluster;
+    if (from === cluster) {
+      unchanged.push(id);
+      continue;
+    }
+    const map = sites.seq.items[i] as YAMLMap;
+    const existing = sites.text.pair(map, 'cluster');
+    if (existing?.value) sites.text.setSource(existing.value, cluster);
+    else sites.text.insertSourceAfter(map, map.items[map.items.length - 1] as Pair<Scalar, Node>, 'cluster', cluster);
+    moved.push({ id, from });
+  }
+  return { texts: { sites: sites.text.result(), canary: input.canary.text }, moved, unchanged };
 }
 
 /** Removes the sites' entries (with the comment lines that belong to them). */

@@ -6,7 +6,7 @@ import { RULES, ruleContext } from './rules.js';
 import { canaryFileSchema, MAX_ARGOCD_SHARDS, MAX_SITES_PER_APPLICATION, MAX_SITES_PER_SHARD, MAX_WEB_SHARDS, sitesFileSchema, type CanaryFile, type SitesFile } from './schema.js';
 import { webShard } from './names.js';
 import { Source } from './source.js';
-import { JOB_KINDS, type Canary, type Fleet, type Site } from './types.js';
+import { IN_CLUSTER, JOB_KINDS, type Canary, type Fleet, type Site } from './types.js';
 
 /** Reads, validates and cross-checks both input files; throws InvalidInputError listing every problem. */
 export function loadFleet(sitesPath: string, canaryPath: string): Fleet {
@@ -78,9 +78,9 @@ export function parseFleet(sitesSource: Source, canarySource: Source): Fleet {
 function crowdedApplication(fleet: Fleet): { message: string; hint: string } | undefined {
   const { shards } = fleet.canary.settings.argocd;
   if (!shards) return undefined;
-  const sites = new Map<number, number>();
+  const sites = new Map<string, number>();
   for (const site of fleet.sites) {
-    const shard = webShard(site.id, shards);
+    const shard = `${site.cluster}/${webShard(site.id, shards)}`;
     sites.set(shard, (sites.get(shard) ?? 0) + 1);
   }
   const most = Math.max(0, ...sites.values());
@@ -99,10 +99,11 @@ function crowdedApplication(fleet: Fleet): { message: string; hint: string } | u
  */
 function crowdedShard(fleet: Fleet): { message: string; hint: string } | undefined {
   const { shards } = fleet.canary.settings.web;
-  const sites = new Map<number, number>();
-  const bytes = new Map<number, number>();
+  const sites = new Map<string, number>();
+  const bytes = new Map<string, number>();
   for (const site of fleet.sites) {
-    const shard = webShard(site.id, shards);
+    // Each cluster has shards of its own, holding its sites only.
+    const shard = `${site.cluster}/${webShard(site.id, shards)}`;
     const hosts = site.hostnames.length + (fleet.canary.settings.previewDomain ? 1 : 0);
     const entry = 2 * site.id.length + site.canonicalHostname.length + HOST_ENTRY_OVERHEAD;
     sites.set(shard, (sites.get(shard) ?? 0) + 1);
@@ -195,6 +196,7 @@ function toFleet(sites: SitesFile, canary: CanaryFile): Fleet {
         ...s,
         canonicalHostname: s.canonicalHostname ?? s.hostnames[0],
         ingress: s.ingress ?? s.service,
+        cluster: s.cluster ?? (canary.clusters ?? [IN_CLUSTER])[0]!.name,
         rerun: reruns(s.rerun),
       }),
     ),

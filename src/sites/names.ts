@@ -58,11 +58,23 @@ export function jobName(id: string, job: string, hash: string): string {
 }
 
 /**
- * How sites map to Argo CD Applications: one each (`argocd.shards` unset),
- * or grouped by a stable hash of the id into `argocd.shards` Applications.
+ * Where a fleet's manifests go and how sites map to Argo CD Applications:
+ * one Application per site (`shards` unset) or grouped by a stable hash of
+ * the id; and, when the fleet declares clusters, each cluster's files
+ * under `clusters/<name>/`.
  */
 export interface ApplicationLayout {
   readonly shards?: number;
+  readonly clustered?: boolean;
+}
+
+export function layoutOf(settings: Pick<FleetSettings, 'argocd' | 'clusters'>): ApplicationLayout {
+  return { shards: settings.argocd.shards, clustered: settings.clusters !== undefined };
+}
+
+/** The folder of one cluster's `services/` and `sites/`: `clusters/<name>/`, or the top when the fleet declares no clusters. */
+export function clusterFolder(cluster: string, layout: ApplicationLayout): string {
+  return layout.clustered ? `clusters/${cluster}/` : '';
 }
 
 /** The Argo CD Application the ApplicationSet makes for a site's own folder (its template applies this to the folder name). */
@@ -70,36 +82,55 @@ export function siteApplication(id: string): string {
   return `site-${id}`;
 }
 
-/** The Application of one shard of sites (its folder `sites/<NN>`). */
-export function shardApplication(folder: string): string {
-  return `sites-${folder}`;
+/** The Application of one shard of sites (its folder `sites/<NN>`), per cluster when there are several. */
+export function shardApplication(folder: string, cluster?: string): string {
+  return cluster ? `sites-${cluster}-${folder}` : `sites-${folder}`;
+}
+
+/** The Application of a cluster's blue and green services. */
+export function servicesApplication(cluster: string, layout: ApplicationLayout): string {
+  return layout.clustered ? `aviary-services-${cluster}` : 'aviary-services';
 }
 
 /** The Application that deploys a site's objects: its own, or its shard's. */
-export function applicationOf(id: string, layout: ApplicationLayout): string {
-  return layout.shards ? shardApplication(shardSuffix(webShard(id, layout.shards), layout.shards)) : siteApplication(id);
+export function applicationOf(site: { readonly id: string; readonly cluster: string }, layout: ApplicationLayout): string {
+  if (!layout.shards) return siteApplication(site.id);
+  return shardApplication(shardSuffix(webShard(site.id, layout.shards), layout.shards), layout.clustered ? site.cluster : undefined);
 }
 
 /**
  * Where a site's file lives in the manifests: `sites/<id>/<id>.yaml` (a
  * folder, so an Application, of its own), or `sites/<NN>/<id>.yaml` in the
- * folder of its shard. The file is always named after the site.
+ * folder of its shard; under `clusters/<name>/` when the fleet declares
+ * clusters. The file is always named after the site.
  */
-export function siteFile(id: string, layout: ApplicationLayout): string {
-  const folder = layout.shards ? shardSuffix(webShard(id, layout.shards), layout.shards) : id;
-  return `sites/${folder}/${id}.yaml`;
+export function siteFile(site: { readonly id: string; readonly cluster: string }, layout: ApplicationLayout): string {
+  const folder = layout.shards ? shardSuffix(webShard(site.id, layout.shards), layout.shards) : site.id;
+  return `${clusterFolder(site.cluster, layout)}sites/${folder}/${site.id}.yaml`;
 }
 
-/** The site a manifests path (relative to the published folder) belongs to, in either layout. */
+const SITE_FILE = /^(?:clusters\/([^/]+)\/)?sites\/([^/]+)\/([^/]+)\.yaml$/;
+
+/** The site a manifests path (relative to the published folder) belongs to, in any layout. */
 export function siteOfFile(path: string): string | undefined {
-  return /^sites\/[^/]+\/([^/]+)\.yaml$/.exec(path)?.[1];
+  return SITE_FILE.exec(path)?.[3];
 }
 
-/** The Application that deploys a site file, from its path alone: its folder is the site's own or a shard's. */
+/**
+ * The Application that deploys a site file, from its path alone: its folder
+ * is the site's own (named like it) or a shard's (digits). For plans of
+ * files published under another layout; applicationOf knows the layout.
+ */
 export function applicationOfFile(path: string): string | undefined {
-  const m = /^sites\/([^/]+)\/([^/]+)\.yaml$/.exec(path);
+  const m = SITE_FILE.exec(path);
   if (!m) return undefined;
-  return m[1] === m[2] ? siteApplication(m[2]) : shardApplication(m[1]);
+  const [, cluster, folder, id] = m;
+  return folder === id ? siteApplication(id!) : shardApplication(folder!, cluster);
+}
+
+/** Whether a manifests path is one of a cluster's services files (`services/…`, or `clusters/<name>/services/…`). */
+export function isServicesFile(path: string): boolean {
+  return /^(?:clusters\/[^/]+\/)?services\//.test(path);
 }
 
 /** The keys and salts of wp-config.php, one Secrets Manager secret per site so every replica and both colors sign cookies alike. */

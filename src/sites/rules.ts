@@ -14,11 +14,12 @@ export interface SiteView {
   readonly id?: string;
   readonly hostnames: readonly (string | undefined)[];
   readonly canonicalHostname?: string;
+  readonly cluster?: string;
 }
 
 export interface RuleContext {
   readonly sites: { readonly sites: readonly SiteView[] };
-  readonly canary: { readonly previewDomain?: string };
+  readonly canary: { readonly previewDomain?: string; readonly clusters?: readonly string[] };
   readonly sitesSource: Source;
 }
 
@@ -34,9 +35,13 @@ export function ruleContext(sitesSource: Source, rawSites: unknown, rawCanary: u
         id: text(field(s, 'id')),
         hostnames: list(field(s, 'hostnames')).map(text),
         canonicalHostname: text(field(s, 'canonicalHostname')),
+        cluster: text(field(s, 'cluster')),
       })),
     },
-    canary: { previewDomain: text(field(rawCanary, 'previewDomain')) },
+    canary: {
+      previewDomain: text(field(rawCanary, 'previewDomain')),
+      clusters: Array.isArray(field(rawCanary, 'clusters')) ? list(field(rawCanary, 'clusters')).map((c) => text(field(c, 'name'))).filter((n): n is string => n !== undefined) : undefined,
+    },
   };
 }
 
@@ -118,4 +123,16 @@ const canonicalAmongHostnames: Rule = ({ sites, sitesSource }) =>
       : [sitesSource.problem(['sites', i, 'canonicalHostname'], `${quote(site.canonicalHostname)} is not one of the site's hostnames`, `use one of: ${listSome(site.hostnames.filter((h): h is string => Boolean(h)))}`)],
   );
 
-export const RULES: readonly Rule[] = [uniqueIds, uniqueHostnames, previewHostnamesFit, canonicalAmongHostnames];
+/** A site's `cluster:` names one of the clusters canary.yaml declares. */
+const knownClusters: Rule = ({ sites, canary, sitesSource }) =>
+  sites.sites.flatMap((site, i) => {
+    if (site.cluster === undefined) return [];
+    if (canary.clusters === undefined) {
+      return [sitesSource.problem(['sites', i, 'cluster'], `names cluster ${quote(site.cluster)}, but canary.yaml declares no clusters`, 'list the clusters under clusters: in canary.yaml ({ name, server } each), or remove this line')];
+    }
+    return canary.clusters.includes(site.cluster)
+      ? []
+      : [sitesSource.problem(['sites', i, 'cluster'], `${quote(site.cluster)} is not a cluster of canary.yaml`, `use one of: ${listSome(canary.clusters)}`)];
+  });
+
+export const RULES: readonly Rule[] = [uniqueIds, uniqueHostnames, previewHostnamesFit, canonicalAmongHostnames, knownClusters];

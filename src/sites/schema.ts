@@ -111,6 +111,7 @@ const siteSchema = z.strictObject({
   canonicalHostname: hostname.optional(),
   service: color,
   ingress: color.optional(),
+  cluster: label('a cluster name').optional(),
   rerun: z
     .union([counter, z.strictObject(Object.fromEntries(JOB_KINDS.map((job) => [job, counter.optional()])) as Record<JobKind, z.ZodOptional<typeof counter>>)], {
       error: `expected a whole number, or a map of Job (${JOB_KINDS.join(', ')}) to a whole number\nhint: aviary site rerun ID [--job NAME] counts it up`,
@@ -200,6 +201,36 @@ const colorService = z
   });
 
 export const canaryFileSchema = z.strictObject({
+  clusters: z
+    .array(
+      z.strictObject({
+        name: label('a cluster name'),
+        server: str('an API server URL').regex(/^https:\/\/[^\s/]+(\/[^\s]*)?$/, {
+          error: 'is not an https URL\nhint: the API server URL exactly as Argo CD lists it (argocd cluster list), e.g. https://kubernetes.default.svc',
+        }),
+      }),
+      { error: 'expected a list of clusters, each { name, server }' },
+    )
+    .min(1, { error: 'must list at least one cluster\nhint: remove clusters: for one cluster, the one Argo CD runs in' })
+    .superRefine((clusters, ctx) => {
+      const seen = { name: new Map<string, number>(), server: new Map<string, number>() };
+      clusters.forEach((cluster, i) => {
+        for (const key of ['name', 'server'] as const) {
+          const first = seen[key].get(cluster[key]);
+          if (first === undefined) seen[key].set(cluster[key], i);
+          else
+            ctx.addIssue({
+              code: 'custom',
+              path: [i, key],
+              message:
+                key === 'name'
+                  ? `is already the name of clusters[${first}]\nhint: every cluster needs its own name`
+                  : `is already the server of clusters[${first}]\nhint: list each cluster once; Argo CD shards by cluster, so one server under two names only doubles its watches`,
+            });
+        }
+      });
+    })
+    .optional(),
   repository: str('an image repository').regex(REPOSITORY, {
     error: 'is not an image repository\nhint: write it without tag or digest, e.g. 123456789012.dkr.ecr.us-west-2.amazonaws.com/wp-fleet',
   }),

@@ -30,6 +30,11 @@ export interface Site {
   /** The color the site runs on: its Jobs' image and its preview hostname. */
   readonly service: Color;
   /**
+   * The cluster it runs in, one of `clusters` in canary.yaml.
+   * @default the first cluster
+   */
+  readonly cluster: string;
+  /**
    * The color its public hostnames route to.
    * @default service
    */
@@ -42,6 +47,17 @@ export interface Site {
    */
   readonly rerun: Readonly<Record<JobKind, number>>;
 }
+
+/** A Kubernetes cluster the fleet runs in, as registered in Argo CD. */
+export interface Cluster {
+  /** DNS label; names its folder `clusters/<name>/` and its services Application. */
+  readonly name: string;
+  /** The API server URL exactly as registered in Argo CD (`argocd cluster list`). */
+  readonly server: string;
+}
+
+/** The cluster of a fleet that declares none: the one Argo CD runs in. */
+export const IN_CLUSTER: Cluster = { name: 'in-cluster', server: 'https://kubernetes.default.svc' };
 
 /** One color's workload, from `canary.yaml` `services.<color>`. */
 export interface ColorService {
@@ -65,6 +81,12 @@ export interface Resources {
 
 /** Fleet-wide settings, beside the colors in `canary.yaml`; all optional there. */
 export interface FleetSettings {
+  /**
+   * The clusters the sites run in, each with its own blue and green
+   * services; their manifests go under `clusters/<name>/`.
+   * @default none: one cluster, the one Argo CD runs in, manifests at the top
+   */
+  readonly clusters?: readonly Cluster[];
   /** @default 'wp-platform' */
   readonly namespace: string;
   readonly ingress: {
@@ -183,4 +205,9 @@ export interface Fleet {
 /** The image a color runs: pinned by digest so a revert restores the exact bytes. */
 export function imageOf(canary: Canary, color: Color): string {
   return `${canary.repository}@sha256:${canary.services[color].imageTag}`;
+}
+
+/** The clusters of the fleet: those canary.yaml declares, or the one Argo CD runs in. */
+export function clustersOf(canary: Canary): readonly Cluster[] {
+  return canary.settings.clusters ?? [IN_CLUSTER];
 }

@@ -212,7 +212,7 @@ describe('create', () => {
       '  - id: shop\n    name: "Shop \\"One\\" | Two"\n    theme: astra\n    hostnames: [shop.example.com, www.shop.example.com]\n    canonicalHostname: shop.example.com\n    service: green\n';
     // After delta, separated by a blank line like the other entries, before the comment that ends the file.
     expect(out.texts.sites).toBe(swap(SITES_FIXTURE, '    service: green\n# end of the fleet\n', `    service: green\n\n${entry}# end of the fleet\n`));
-    expect(site(reread(out.texts), 'shop')).toEqual({ ...shop, canonicalHostname: 'shop.example.com', service: 'green', ingress: 'green', rerun: { install: 0, 'update-db': 0, theme: 0, flush: 0 } });
+    expect(site(reread(out.texts), 'shop')).toEqual({ ...shop, canonicalHostname: 'shop.example.com', service: 'green', ingress: 'green', rerun: { install: 0, 'update-db': 0, theme: 0, flush: 0 }, cluster: 'in-cluster' });
   });
 
   test('an empty flow list becomes a block list; a flow list gets a flow entry', () => {

@@ -3,7 +3,7 @@ import { gitStep } from '../git/run.js';
 import { SOURCE_TRAILER } from './message.js';
 import { normalisePrefix } from '../git/sync.js';
 import { normaliseRemote, WorkDir, type ManifestsRemote } from '../git/workdir.js';
-import { siteOfFile } from '../../sites/names.js';
+import { isServicesFile, siteOfFile } from '../../sites/names.js';
 
 /** One deployment: a commit on the manifests branch. */
 export interface Deployment {
@@ -60,7 +60,7 @@ export async function history(options: HistoryOptions): Promise<Deployment[]> {
       date,
       subject,
       sites: [...new Set(paths.map(siteOfFile).filter((s): s is string => Boolean(s)))].sort(),
-      services: paths.some((p) => p.startsWith('services/')),
+      services: paths.some(isServicesFile),
     };
   });
   const state = await imagesAt(work, entries.map((e) => e.commit), under);
@@ -76,7 +76,7 @@ async function imagesAt(work: WorkDir, commits: readonly string[], under: string
   const out = new Map<string, { images: Record<string, string>; selector?: string }>();
   if (commits.length === 0) return out;
   const grep = await work.git
-    .raw(['grep', '-I', '--full-name', '-e', ' image: ', '-e', 'canaryEnv: ', ...commits, '--', `${under}services/`])
+    .raw(['grep', '-I', '--full-name', '-e', ' image: ', '-e', 'canaryEnv: ', ...commits, '--', `${under}services/`, `:(glob)${under}clusters/*/services/**`])
     .catch(() => ''); // git grep exits 1 when nothing matches
   for (const line of grep.split('\n')) {
     const m = /^([0-9a-f]{40}):(.*?\.yaml):[\s-]*(image|canaryEnv): (.*)$/.exec(line);

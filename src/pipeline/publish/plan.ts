@@ -2,7 +2,7 @@ import { parseAllDocuments } from 'yaml';
 import type { FileChange } from '../git/sync.js';
 import { plural } from '../shared/words.js';
 import { JOB_FIXED_AT_CREATION } from '../../charts/argocd-chart.js';
-import { applicationOfFile, siteOfFile } from '../../sites/names.js';
+import { applicationOfFile, isServicesFile, siteOfFile } from '../../sites/names.js';
 
 /**
  * What publishing would change, in the terms of the fleet: per site and for
@@ -83,8 +83,8 @@ export function planOf(changes: readonly FileChange[]): Plan {
   for (const change of changes) {
     const site = siteOfFile(change.path);
     if (site) bySite.set(site, [...(bySite.get(site) ?? []), change]);
-    else if (change.path.startsWith('services/shard-')) shards.push(change.path);
-    else if (change.path.startsWith('services/')) services.push(change);
+    else if (/(^|\/)services\/shard-[^/]+$/.test(change.path)) shards.push(change.path);
+    else if (isServicesFile(change.path)) services.push(change);
     else other.push(change);
   }
   const sites = [...bySite.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, files]) => sitePlan(id, files));
@@ -220,8 +220,8 @@ function selectorOf(objects: readonly K8sObject[]): string | undefined {
 
 // ---- rendering ----
 
-/** `services/shard-07.yaml` → `shard-07`. */
-const shardName = (path: string) => path.replace(/^services\/|\.yaml$/g, '');
+/** `services/shard-07.yaml` → `shard-07`; `clusters/eu/services/shard-07.yaml` → `eu/shard-07`. */
+const shardName = (path: string) => path.replace(/^clusters\/([^/]+)\/services\//, '$1/').replace(/^services\/|\.yaml$/g, '');
 
 export type PlanFormat = 'text' | 'markdown' | 'json';
 

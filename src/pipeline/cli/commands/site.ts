@@ -1,10 +1,10 @@
 import { Option, type Command } from 'commander';
 import { parseAllDocuments } from 'yaml';
 import { renderSite } from '../../../charts/render.js';
-import { createSite, pickSites, promoteSites, rerunSites, terminateSites, upgradeSites, type MoveOutcome } from '../../../sites/edit.js';
+import { createSite, pickSites, rehomeSites, promoteSites, rerunSites, terminateSites, upgradeSites, type MoveOutcome } from '../../../sites/edit.js';
 import { loadFleet } from '../../../sites/load.js';
 import { siteNames } from '../../../sites/names.js';
-import { COLORS, imageOf, JOB_KINDS, type Canary, type Color, type Fleet, type JobKind, type Site } from '../../../sites/types.js';
+import { clustersOf, COLORS, imageOf, JOB_KINDS, type Canary, type Color, type Fleet, type JobKind, type Site } from '../../../sites/types.js';
 import { editInputs, printEdit, refuseOverload } from '../../config-repo/edit-files.js';
 import { listIds, plural } from '../../shared/words.js';
 import { RefusedError, UsageError } from '../../shared/errors.js';
@@ -21,6 +21,7 @@ export function register(program: Command): void {
     .command('site')
     .description('create, inspect, upgrade, promote, rerun and terminate sites (each change is an edit of sites.yaml)');
   registerRerun(site);
+  registerMove(site);
 
   editing(
     site
@@ -182,6 +183,49 @@ function registerRerun(site: Command): void {
         ],
         noop: 'Nothing to do.',
         facts: { reran },
+      },
+      opts,
+    );
+  });
+}
+
+/** `aviary site move ID… --cluster NAME`: re-home sites; their manifests move, their data stays in AWS. */
+function registerMove(site: Command): void {
+  editing(
+    site
+      .command('move')
+      .description("set each site's cluster: in sites.yaml; once merged, its manifests are published under that cluster (its data in AWS stays)")
+      .argument('<ids...>', 'the sites to move')
+      .requiredOption('--cluster <name>', 'one of the clusters in canary.yaml'),
+  ).action((ids: string[], opts: EditFlags & { cluster: string }, cmd: Command) => {
+    const applied = editInputs(
+      globals(cmd),
+      (input) => {
+        refuseUnknown(pickSites(input.fleet, { ids }).unknown, globals(cmd).sites);
+        const names = clustersOf(input.fleet.canary).map((c) => c.name);
+        if (!input.fleet.canary.settings.clusters || !names.includes(opts.cluster)) {
+          throw new RefusedError(
+            input.fleet.canary.settings.clusters
+              ? `unknown cluster ${opts.cluster}: ${globals(cmd).canary} declares ${names.join(', ')}; nothing was written.`
+              : `${globals(cmd).canary} declares no clusters: list them under clusters: ({ name, server } each) first; nothing was written.`,
+          );
+        }
+        return rehomeSites(input, ids, opts.cluster);
+      },
+      opts,
+    );
+    const { moved, unchanged } = applied.outcome;
+    printEdit(
+      applied,
+      {
+        summary: [
+          moved.length
+            ? `Moved ${plural(moved.length, 'site')} to cluster ${opts.cluster}: ${listIds(moved.map((m) => m.id))}. Once merged, the pipeline publishes them under clusters/${opts.cluster}/ and prunes them from ${[...new Set(moved.map((m) => m.from))].join(', ')}; point their DNS at ${opts.cluster}. Their data in AWS stays as it is.`
+            : '',
+          ...(unchanged.length ? [`Already in ${opts.cluster}: ${listIds(unchanged)}.`] : []),
+        ].filter(Boolean),
+        noop: `Nothing to do: ${listIds(unchanged)} already in cluster ${opts.cluster}.`,
+        facts: { cluster: opts.cluster, moved, unchanged },
       },
       opts,
     );
