@@ -3,7 +3,7 @@ import { parseAllDocuments } from 'yaml';
 import { renderSite } from '../../../charts/render.js';
 import { createSite, pickSites, rehomeSites, promoteSites, rerunSites, terminateSites, upgradeSites, type MoveOutcome } from '../../../sites/edit.js';
 import { loadFleet } from '../../../sites/load.js';
-import { siteNames } from '../../../sites/names.js';
+import { applicationOf, layoutOf, siteNames } from '../../../sites/names.js';
 import { clustersOf, COLORS, imageOf, JOB_KINDS, type Canary, type Color, type Fleet, type JobKind, type Site } from '../../../sites/types.js';
 import { editInputs, printEdit, refuseOverload } from '../../config-repo/edit-files.js';
 import { listIds, plural } from '../../shared/words.js';
@@ -19,7 +19,7 @@ interface EditFlags {
 export function register(program: Command): void {
   const site = program
     .command('site')
-    .description('create, inspect, upgrade, promote, rerun and terminate sites (each change is an edit of sites.yaml)');
+    .description('create, inspect, upgrade, promote, rerun, move and terminate sites (each change is an edit of sites.yaml)');
   registerRerun(site);
   registerMove(site);
 
@@ -305,6 +305,9 @@ interface SiteDetails {
   readonly canonicalHostname: string;
   readonly previewHostname: string | null;
   readonly manifest: string;
+  /** The cluster it runs in, and the Argo CD Application that deploys it. */
+  readonly cluster: string;
+  readonly application: string;
   readonly resources: {
     readonly ingress: string[];
     readonly externalSecrets: string[];
@@ -330,6 +333,8 @@ function describeSite(site: Site, canary: Canary, out: string): SiteDetails {
     canonicalHostname: site.canonicalHostname,
     previewHostname: siteNames(site.id, canary.settings).previewHostname ?? null,
     manifest: `${out}/${file.path}`,
+    cluster: site.cluster,
+    application: applicationOf(site, layoutOf(canary.settings)),
     resources: {
       ingress: named('Ingress').map((o) => o.metadata.name),
       externalSecrets: named('ExternalSecret').map((o) => o.metadata.name),
@@ -357,6 +362,7 @@ function formatSite(d: SiteDetails): string {
     ['hostnames', d.hostnames.map((h) => (h === d.canonicalHostname ? `${h} (canonical)` : h)).join(', ')],
     ['preview', d.previewHostname ?? '(no previewDomain in canary.yaml)'],
     ['manifest', d.manifest],
+    ['Argo CD', `Application ${d.application} on cluster ${d.cluster}`],
     ['Ingress', d.resources.ingress.join(', ')],
     ['ExternalSecret', d.resources.externalSecrets.join(', ')],
     ['Jobs', d.resources.jobs.map((j) => j.name).join(', ')],

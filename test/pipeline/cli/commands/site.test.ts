@@ -32,6 +32,45 @@ function synthesized(w: Workdir, id: string) {
   return { routes, jobImages: [...new Set(jobs.map((j) => j.spec.template!.spec.containers[0].image))], jobNames: jobs.map((j) => j.metadata.name) };
 }
 
+describe('aviary site move', () => {
+  const CLUSTERS = 'clusters:\n  - { name: eu, server: https://eu.k8s.example.com }\n  - { name: us, server: https://us.k8s.example.com }\n';
+
+  test("sets cluster: (added after the site's last key, comments kept); its manifests move under clusters/<name>/", async () => {
+    const w = fresh();
+    w.write('canary.yaml', CANARY_FIXTURE + CLUSTERS);
+    const r = await w.run(['site', 'move', 'alpha', 'gamma', '--cluster', 'us']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Moved 2 sites to cluster us: alpha, gamma\. Once merged, the pipeline publishes them under clusters\/us\/ and prunes them from eu;/m);
+    const fleet = loadFleet(w.path('sites.yaml'), w.path('canary.yaml'));
+    expect(fleet.sites.map((x) => [x.id, x.cluster])).toEqual([['alpha', 'us'], ['beta', 'eu'], ['gamma', 'us'], ['delta', 'eu']]);
+    expect(w.read('sites.yaml')).toContain('    service: blue                 # on blue for now\n    cluster: us\n');
+    const paths = renderFleet(fleet).map((f) => f.path);
+    expect(paths).toContain('clusters/us/sites/alpha/alpha.yaml');
+    expect(paths).toContain('clusters/eu/sites/beta/beta.yaml');
+
+    // Again: nothing to do, nothing written.
+    const stamp = w.stamp('sites.yaml');
+    const again = await w.run(['site', 'move', 'alpha', '--cluster', 'us']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('Nothing to do: alpha already in cluster us.');
+    expect(w.stamp('sites.yaml')).toEqual(stamp);
+  });
+
+  test('refuses an unknown cluster, and a fleet that declares none, writing nothing', async () => {
+    const w = fresh();
+    const stamp = w.stamp('sites.yaml');
+    const none = await w.run(['site', 'move', 'alpha', '--cluster', 'us']);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('declares no clusters: list them under clusters:');
+    w.write('canary.yaml', CANARY_FIXTURE + CLUSTERS);
+    const unknown = await w.run(['site', 'move', 'alpha', '--cluster', 'asia']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('unknown cluster asia: canary.yaml declares eu, us; nothing was written.');
+    expect(w.stamp('sites.yaml')).toEqual(stamp);
+  });
+});
+
 describe('aviary site upgrade / promote', () => {
   test('upgrade: service moves to the canary, traffic stays; Jobs run the canary image', async () => {
     const w = fresh();
@@ -169,6 +208,8 @@ describe('aviary site create / get / list / terminate', () => {
       canonicalHostname: 'www.shop.example.com',
       previewHostname: 'shop.preview.example.com',
       manifest: 'dist/sites/shop/shop.yaml',
+      cluster: 'in-cluster',
+      application: 'site-shop',
       resources: { ingress: ['shop', 'shop-preview'], externalSecrets: ['shop-wordpress'] },
       aws: { secrets: ['aviary/sites/shop/db', 'aviary/sites/shop/admin', 'aviary/sites/shop/keys'], database: 'wp_shop', s3Prefix: 'sites/shop/' },
     });
