@@ -17,17 +17,31 @@ const LONE_SURROGATE = /\p{Cs}/u;
  * problem found in the plain data can be reported at its line and column.
  */
 export class Source {
-  readonly doc: Document.Parsed;
   private readonly lines = new LineCounter();
+  private parsed: Document.Parsed | undefined;
 
   constructor(
     /** The file name as the user gave it; used in every message. */
     readonly file: string,
     readonly text: string,
-  ) {
+  ) {}
+
+  /**
+   * The whole document, parsed when first needed: a large, clean sites list
+   * is read item by item instead (readByItems) and never needs it.
+   */
+  get doc(): Document.Parsed {
     // The yaml package's own duplicate-key check compares every key with every other (minutes on a
     // 50,000-key mapping) and does not name the key; structureProblems() does it in one pass.
-    this.doc = parseDocument(text, { lineCounter: this.lines, uniqueKeys: false, prettyErrors: false });
+    return (this.parsed ??= parseDocument(this.text, { lineCounter: this.lines, uniqueKeys: false, prettyErrors: false }));
+  }
+
+  private items: { value: unknown } | null | undefined;
+
+  /** The plain data read item by item, when the file is a large sites list whose every item is clean; null otherwise. */
+  private byItems(): { value: unknown } | null {
+    if (this.items === undefined) this.items = readByItems(this.file, this.text);
+    return this.items;
   }
 
   private syntax: Problem[] | undefined;
@@ -38,10 +52,11 @@ export class Source {
    * any, the contents are not trusted.
    */
   syntaxProblems(): Problem[] {
-    return (this.syntax ??= this.findSyntaxProblems());
+    return (this.syntax ??= this.byItems() ? [] : this.findSyntaxProblems());
   }
 
   isEmpty(): boolean {
+    if (this.byItems()) return false;
     return this.doc.errors.length === 0 && (this.doc.contents === null || (isScalar(this.doc.contents) && this.doc.contents.value === null));
   }
 
@@ -49,7 +64,7 @@ export class Source {
 
   /** The plain data of the document, converted once: callers only read it, after syntaxProblems() found none. */
   toJS(): unknown {
-    return (this.js ??= { value: this.doc.toJS({ maxAliasCount: MAX_ALIASES }) }).value;
+    return (this.js ??= this.byItems() ?? { value: this.doc.toJS({ maxAliasCount: MAX_ALIASES }) }).value;
   }
 
   /** A problem at the node the path names, or at its nearest existing ancestor. */
@@ -236,6 +251,52 @@ export class Source {
   private problemAt(line: number, column: number, path: readonly PropertyKey[], message: string, hint?: string): Problem {
     return { file: this.file, line, column, path: formatPath(path), message, hint };
   }
+}
+
+/**
+ * Above this size, a file that is one block list under `sites:` is read item
+ * by item: the yaml package needs about 1 GB to hold the document of 100,000
+ * sites at once, and each item alone is small.
+ */
+export const BY_ITEMS_MIN_BYTES = 1_000_000;
+
+const HEAD = /^\uFEFF?(?:[ \t]*(?:#[^\r\n]*)?\r?\n)*sites:[ \t]*(?:#[^\r\n]*)?\r?\n/;
+
+/**
+ * `{ sites: [...] }` of a large sites file, each list item parsed and checked
+ * on its own as a document of its own (the same checks as the whole file),
+ * or null when the file is small, not that shape, or any item has a problem
+ * or an anchor or alias (which may reach across items): the caller then
+ * parses the whole document, which reports every problem at its line.
+ */
+function readByItems(file: string, text: string): { value: unknown } | null {
+  if (text.length < BY_ITEMS_MIN_BYTES) return null;
+  const head = HEAD.exec(text);
+  if (!head) return null;
+  const body = text.slice(head[0].length);
+  // The list's indentation is that of its first item; anything else before it must be blank or a comment.
+  const first = /^( *)-(?: |\r?$)/m.exec(body);
+  if (!first || !/^(?:[ \t]*(?:#[^\r\n]*)?\r?\n)*$/.test(body.slice(0, first.index))) return null;
+  const starts: number[] = [];
+  const item = new RegExp(`^${first[1]}-(?: |\\r?$)`, 'gm');
+  for (let m = item.exec(body); m; m = item.exec(body)) starts.push(m.index);
+  const sites: unknown[] = [];
+  for (let i = 0; i < starts.length; i++) {
+    const part = new Source(file, body.slice(starts[i], starts[i + 1] ?? body.length));
+    if (part.syntaxProblems().length > 0 || hasAnchorOrAlias(part.doc)) return null;
+    const value = part.toJS();
+    if (!Array.isArray(value) || value.length !== 1) return null;
+    sites.push(value[0]);
+  }
+  return { value: { sites } };
+}
+
+function hasAnchorOrAlias(doc: Document.Parsed): boolean {
+  let found = false;
+  visit(doc, (_key, node) => {
+    if (isAlias(node) || (isNode(node) && node.anchor)) return ((found = true), visit.BREAK);
+  });
+  return found;
 }
 
 /** A tag as the user wrote it: `!!binary` rather than `tag:yaml.org,2002:binary`. */

@@ -3,7 +3,8 @@
 // that are not Unicode, duplicate keys. Each is a located problem, and reading
 // the data afterwards never throws.
 import { describe, expect, it } from 'vitest';
-import { MAX_ALIAS_EXPANSION, MAX_ALIASES, Source } from '../../src/sites/source.js';
+import { parseDocument } from 'yaml';
+import { BY_ITEMS_MIN_BYTES, MAX_ALIAS_EXPANSION, MAX_ALIASES, Source } from '../../src/sites/source.js';
 
 /** `line:column message` of every syntax problem; and, when there are none, the data must be readable. */
 function problemsOf(text: string): string[] {
@@ -145,5 +146,68 @@ describe('Source: syntax', () => {
 
   it('a problem the parser only warns about (an ambiguous alias name) is still a problem', () => {
     expect(problemsOf('a: &x: 1\n')).toEqual([expect.stringMatching(/^1:\d+ YAML syntax error: Anchor ending in : is ambiguous/)]);
+  });
+});
+
+describe('Source: a large sites list, read item by item', () => {
+  // Every kind of entry a person writes: comments inside and between entries, flow and block lists,
+  // quoted text holding "- ", a block scalar, numbers and booleans, Windows line ends.
+  const entry = (i: number) =>
+    [
+      `  # entry ${i}`,
+      `  - id: site-${i}`,
+      `    name: "Site ${i} - a \\"quoted\\" title with - dashes"`,
+      '    theme: astra   # trailing comment',
+      i % 3 === 0 ? `    hostnames: [s${i}.example.com, www.s${i}.example.com]` : `    hostnames:\n      - s${i}.example.com\n      - "- odd.example.com"`,
+      i % 5 === 0 ? '    notes: |\n      - not an item\n        indented more\n' : `    rerun: ${i % 4}`,
+      `    flag: ${i % 2 === 0 ? 'true' : 'no'}`,
+      '',
+    ].join('\n');
+  const big = (n: number, eol = '\n') => `# the fleet\n\nsites:   # all of them\n${Array.from({ length: n }, (_, i) => entry(i)).join('\n')}\n`.replace(/\n/g, eol);
+  const whole = (text: string) => parseDocument(text, { uniqueKeys: false }).toJS();
+
+  it.each([['LF', '\n'], ['CRLF', '\r\n']])('gives exactly the data of the whole document (%s)', (_, eol) => {
+    const text = big(6000, eol);
+    expect(text.length).toBeGreaterThan(BY_ITEMS_MIN_BYTES);
+    const source = new Source('sites.yaml', text);
+    expect(source.syntaxProblems()).toEqual([]);
+    expect(source.toJS()).toEqual(whole(text));
+    expect((source.toJS() as { sites: unknown[] }).sites).toHaveLength(6000);
+    // Read item by item: the whole document (a gigabyte at 100,000 sites) was never built.
+    expect((source as unknown as { parsed?: unknown }).parsed).toBeUndefined();
+  });
+
+  it('a problem in one item is reported at its line and column in the whole file', () => {
+    const lines = big(6000).split('\n');
+    const at = lines.findIndex((l) => l === '  - id: site-4321');
+    lines.splice(at + 3, 0, '    theme: kadence');
+    const problems = new Source('sites.yaml', lines.join('\n')).syntaxProblems();
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({ file: 'sites.yaml', line: at + 4, column: 5, message: 'duplicate key "theme" (first on line ' + (at + 3) + ')' });
+  });
+
+  it('anchors and aliases (which may reach across items) are read from the whole document', () => {
+    const text = big(6000).replace('    theme: astra   # trailing comment', '    theme: &t astra').replace(/(- id: site-5999\n(?:.*\n){2})    theme: astra {3}# trailing comment/, '$1    theme: *t');
+    const source = new Source('sites.yaml', text);
+    expect(source.syntaxProblems()).toEqual([]);
+    const sites = (source.toJS() as { sites: { theme: string }[] }).sites;
+    expect(sites[5999]!.theme).toBe('astra');
+    expect(source.toJS()).toEqual(whole(text));
+  });
+
+  it('another shape (a key after the list, a flow list) is read as one document', () => {
+    const after = `${big(6000)}other: 1\n`;
+    expect(new Source('sites.yaml', after).toJS()).toEqual(whole(after));
+    const flow = `sites: [${Array.from({ length: 40000 }, (_, i) => `{id: s${i}, name: "Site ${i}"}`).join(', ')}]\n`;
+    expect(flow.length).toBeGreaterThan(BY_ITEMS_MIN_BYTES);
+    expect(new Source('sites.yaml', flow).toJS()).toEqual(whole(flow));
+  });
+
+  it('an item that breaks the list (a wrong indentation) gets the whole document\'s syntax error', () => {
+    const text = big(6000).replace('  - id: site-100\n', '  - id: site-100\n bad: indentation\n');
+    const source = new Source('sites.yaml', text);
+    const problems = source.syntaxProblems();
+    expect(problems.length).toBeGreaterThan(0);
+    expect(problems[0]!.message).toMatch(/^YAML syntax error/);
   });
 });
