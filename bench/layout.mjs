@@ -5,6 +5,9 @@
 // size of the ApplicationSet's status (one status.resources entry per
 // Application, as its controller writes it).
 // Usage: npm run bench:layout [-- 10000 100000]
+// BENCH_HEAP_MB caps the synth's V8 heap (--max-old-space-size): without a
+// cap V8 lets the heap grow far beyond what synth keeps alive before it
+// collects, so peak RSS says more about V8 than about Aviary.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,7 +45,8 @@ function canaryYaml(argocdShards) {
 function measure(args) {
   const rssFile = join(work, 'rss');
   const started = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, ['--require', join(root, 'bench/rss-probe.cjs'), join(root, 'lib/pipeline/cli.js'), ...args], {
+  const heap = process.env.BENCH_HEAP_MB ? [`--max-old-space-size=${process.env.BENCH_HEAP_MB}`] : [];
+  const r = spawnSync(process.execPath, [...heap, '--require', join(root, 'bench/rss-probe.cjs'), join(root, 'lib/pipeline/cli.js'), ...args], {
     cwd: root,
     env: { ...process.env, BENCH_RSS_FILE: rssFile },
     stdio: ['ignore', 'ignore', 'inherit'],
