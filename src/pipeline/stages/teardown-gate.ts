@@ -99,7 +99,7 @@ function idsIn(text: string, where: string): Set<string> {
   return new Set(sites.map((s: { id?: unknown } | null) => s?.id).filter((id): id is string => typeof id === 'string'));
 }
 
-/** Which of `ids` have a site file (`sites/<id>/` or a shard's `sites/<NN>/`) in `--path` of the manifests branch, fetched now. */
+/** Which of `ids` have a site file (in any layout: see siteOfFile) in `--path` of the manifests branch, fetched now. */
 async function publishedSites(manifests: GateOptions['manifests'], ids: readonly string[]): Promise<{ ids: Set<string>; where: string }> {
   const remote = normaliseRemote(manifests.repo, manifests.credentials);
   const prefix = normalisePrefix(manifests.path);
@@ -107,9 +107,10 @@ async function publishedSites(manifests: GateOptions['manifests'], ids: readonly
   const work = await WorkDir.open(manifests.workRoot, remote);
   const head = await work.fetch(manifests.branch);
   if (!head) return { ids: new Set(), where };
-  // One listing of the sites folder, whatever the layout, not one pathspec per site.
+  // One listing of the published folder, not one pathspec per site: site files lie under sites/ or,
+  // with several clusters, under clusters/<name>/sites/; siteOfFile knows every layout.
   const under = prefix === '.' ? '' : `${prefix}/`;
-  const files = (await work.git.raw(['ls-tree', '-r', '--name-only', head, '--', `${under}sites/`])).split('\n').filter(Boolean);
+  const files = (await work.git.raw(['ls-tree', '-r', '--name-only', head, ...(under ? ['--', under] : [])])).split('\n').filter(Boolean);
   const listed = new Set(files.map((p) => siteOfFile(p.slice(under.length))).filter((id): id is string => id !== undefined));
   return { ids: new Set(ids.filter((id) => listed.has(id))), where };
 }
