@@ -62,8 +62,9 @@ export function* eachManifestFile(fleet: Fleet, options: RenderOptions = {}): Ge
   // Read before the shared files are yielded: a writer may replace the stamped file as soon as it has it.
   const sameRenderer = options.previous?.(STAMPED_FILE)?.startsWith(stamp) === true;
   yield* renderShared(fleet, stamp);
+  const layout = layoutOf(fleet.canary.settings);
   for (const site of fleet.sites) {
-    const path = siteFile(site, layoutOf(fleet.canary.settings));
+    const path = siteFile(site, layout);
     const header = siteHeader(site, fleet.canary);
     const previous = sameRenderer ? options.previous?.(path) : undefined;
     yield previous?.startsWith(header) ? { path, content: previous } : renderSite(site, fleet.canary, header);

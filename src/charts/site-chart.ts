@@ -144,8 +144,10 @@ function siteJobs(site: Site, names: SiteNames, canary: Canary): Record<JobKind,
   // Kubernetes expands `$(VAR)` in args and reduces `$$` to `$`: doubling every `$` passes the title through as written.
   const title = site.name.replace(/\$/g, () => '$$');
   const image = imageOf(canary, site.service);
+  // The same pod for every Job of the site: only the command and the name differ.
+  const pod = { site, canary, image, credentials: names.credentials, contract: siteJobContract(site, canary) };
   const job = (kind: JobKind, dependsOn: Record<string, unknown>, command: string[]) =>
-    wpCliJob(site, names, canary, kind, { ...dependsOn, ...(site.rerun[kind] > 0 ? { rerun: site.rerun[kind] } : {}) }, command);
+    wpCliJob(pod, kind, { ...dependsOn, ...(site.rerun[kind] > 0 ? { rerun: site.rerun[kind] } : {}) }, command);
 
   // Once per site: an installed site stays installed (`wp core install` does nothing then).
   const install = job('install', {}, [
@@ -170,10 +172,19 @@ function siteJobs(site: Site, names: SiteNames, canary: Canary): Record<JobKind,
 /** Where a WP-CLI Job runs in the order of a site's sync waves: after its admin secret (0), before its Ingress. */
 const JOB_WAVES: Readonly<Record<JobKind, number>> = { install: 1, 'update-db': 2, theme: 3, flush: 4 };
 
-function wpCliJob(site: Site, names: SiteNames, canary: Canary, kind: JobKind, dependsOn: Record<string, unknown>, command: string[]): k8s.KubeJobProps {
+interface JobPod {
+  readonly site: Site;
+  readonly canary: Canary;
+  /** The image of the site's `service` color. */
+  readonly image: string;
+  /** The Secret with WP_ADMIN_*. */
+  readonly credentials: string;
+  readonly contract: ReturnType<typeof siteJobContract>;
+}
+
+function wpCliJob({ site, canary, image, credentials, contract }: JobPod, kind: JobKind, dependsOn: Record<string, unknown>, command: string[]): k8s.KubeJobProps {
   const labels = { ...siteLabels(site.id), 'aviary.io/job': kind };
   const queue = canary.settings.jobs.queue;
-  const contract = siteJobContract(site, canary);
   const inputs = JSON.stringify(dependsOn);
   const hash = createHash('sha256').update(`${kind}\n${inputs}`).digest('hex').slice(0, 10);
   return {
@@ -197,13 +208,13 @@ function wpCliJob(site: Site, names: SiteNames, canary: Canary, kind: JobKind, d
           containers: [
             {
               name: 'wp-cli',
-              image: imageOf(canary, site.service),
+              image,
               imagePullPolicy: 'IfNotPresent',
               command: [command[0]],
               args: command.slice(1),
               env: contract.env,
               // WP_ADMIN_* for the `$(…)` references in the install Job's args.
-              envFrom: [{ secretRef: { name: names.credentials } }],
+              envFrom: [{ secretRef: { name: credentials } }],
               volumeMounts: contract.volumeMounts,
               resources: resourceRequirements(canary.settings.resources.job),
               securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: false, capabilities: { drop: ['ALL'] } },

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { loadFleet } from '../../sites/load.js';
+import { layoutOf } from '../../sites/names.js';
 import { InvalidInputError } from '../../sites/problems.js';
 import type { Fleet, Site } from '../../sites/types.js';
 import type { GitCredentials } from '../git/credentials.js';
@@ -259,7 +260,7 @@ async function tearDown(run: Run, fleet: Fleet, changes: Changes, published: Pub
     gate: { declared: new Set(fleet.sites.map((x) => x.id)), configDir: origin.configDir, sitesPath: inputs.sites, manifests },
     graceMs: hook.graceMs ?? 0,
     argocd: argocd && { target: argocd, waitMs: hook.argocd!.waitMs },
-    layout: fleet.canary.settings.argocd,
+    layout: layoutOf(fleet.canary.settings),
     recoveryDays: hook.recoveryDays,
     concurrency: hook.concurrency,
     progress: s,

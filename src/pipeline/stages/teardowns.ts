@@ -65,11 +65,12 @@ export async function runTeardowns(ctx: HookContext, run: TeardownRun): Promise<
   if (mark.length > 0) {
     steps.push(...(await markSites(ctx, mark, { concurrency: run.concurrency })));
     note(`marked for teardown: ${mark.join(', ')}`);
-    // The ApplicationSet never deletes an Application (argocd-chart.ts): a removed site's goes here, explicitly, with its objects.
-    if (run.layout.shards) {
-      // Its shard's Application prunes its objects.
-    } else if (run.argocd) for (const id of mark) await deleteApplication(run.argocd.target, siteApplication(id));
-    else note(`Argo CD keeps serving removed sites' objects until their Applications are deleted: \`argocd app delete ${mark.map(siteApplication).join(' ')}\` (or give the pipeline AVIARY_ARGOCD_URL and a token to do it)`);
+    // The ApplicationSet never deletes an Application (argocd-chart.ts): a removed site's goes here, explicitly, with
+    // its objects. In shards there is none: its shard's Application prunes its objects.
+    if (!run.layout.shards) {
+      if (run.argocd) for (const id of mark) await deleteApplication(run.argocd.target, siteApplication(id));
+      else note(`Argo CD keeps serving removed sites' objects until their Applications are deleted: \`argocd app delete ${mark.map(siteApplication).join(' ')}\` (or give the pipeline AVIARY_ARGOCD_URL and a token to do it)`);
+    }
   }
 
   const items = await scanRegistry(ctx);

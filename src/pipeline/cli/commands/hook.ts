@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadFleet } from '../../../sites/load.js';
+import { layoutOf } from '../../../sites/names.js';
 import type { Fleet, Site } from '../../../sites/types.js';
 import { dirname, resolve } from 'node:path';
 import { RefusedError, UsageError } from '../../shared/errors.js';
@@ -107,7 +108,7 @@ export function register(program: Command): void {
           graceMs: opts.teardownGrace,
           recoveryDays,
           argocd: argocdWaitFor(opts, fleet),
-          layout: fleet.canary.settings.argocd,
+          layout: layoutOf(fleet.canary.settings),
           concurrency: opts.concurrency,
           progress: { note: (line) => (opts.json ? undefined : console.log(line)), item: () => undefined },
         }),
