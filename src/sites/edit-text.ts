@@ -91,6 +91,13 @@ export class YamlText {
     this.insertSourceAfter(map, after, key, scalarSource(value));
   }
 
+  /** `key: source` in `map`: the value replaced when the key is there, else added after the map's last pair. */
+  setOrAddSource(map: YAMLMap, key: string, source: string): void {
+    const existing = this.pair(map, key);
+    if (existing?.value) this.setSource(existing.value, source);
+    else this.insertSourceAfter(map, map.items[map.items.length - 1] as Pair<Scalar, Node>, key, source);
+  }
+
   /** The same with the value as YAML source written by the caller (a number, a flow map). */
   insertSourceAfter(map: YAMLMap, after: Pair<Scalar, Node>, key: string, source: string): void {
     const entry = `${key}: ${source}`;

@@ -159,13 +159,10 @@ export function rerunSites(input: EditInput, ids: readonly string[], job?: JobKi
     if (i === undefined) throw new Error(`unknown site "${id}" (pickSites reports these)`);
     const before = input.fleet.sites[i].rerun;
     const after = Object.fromEntries(JOB_KINDS.map((k) => [k, before[k] + (job === undefined || job === k ? 1 : 0)])) as Site['rerun'];
-    const map = sites.seq.items[i] as YAMLMap;
-    const existing = sites.text.pair(map, 'rerun');
     const same = JOB_KINDS.every((k) => after[k] === after.install);
     // One number while every Job has the same count; a map once they differ.
     const source = same ? String(after.install) : `{ ${JOB_KINDS.filter((k) => after[k] > 0).map((k) => `${k}: ${after[k]}`).join(', ')} }`;
-    if (existing?.value) sites.text.setSource(existing.value, source);
-    else sites.text.insertSourceAfter(map, map.items[map.items.length - 1] as Pair<Scalar, Node>, 'rerun', source);
+    sites.text.setOrAddSource(sites.seq.items[i] as YAMLMap, 'rerun', source);
     reran.push({ id, rerun: after });
   }
   return { texts: { sites: sites.text.result(), canary: input.canary.text }, reran };
@@ -189,10 +186,7 @@ export function rehomeSites(input: EditInput, ids: readonly string[], cluster: s
       unchanged.push(id);
       continue;
     }
-    const map = sites.seq.items[i] as YAMLMap;
-    const existing = sites.text.pair(map, 'cluster');
-    if (existing?.value) sites.text.setSource(existing.value, cluster);
-    else sites.text.insertSourceAfter(map, map.items[map.items.length - 1] as Pair<Scalar, Node>, 'cluster', cluster);
+    sites.text.setOrAddSource(sites.seq.items[i] as YAMLMap, 'cluster', cluster);
     moved.push({ id, from });
   }
   return { texts: { sites: sites.text.result(), canary: input.canary.text }, moved, unchanged };
