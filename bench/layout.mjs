@@ -5,9 +5,9 @@
 // size of the ApplicationSet's status (one status.resources entry per
 // Application, as its controller writes it).
 // Usage: npm run bench:layout [-- 10000 100000]
-// BENCH_HEAP_MB caps the synth's V8 heap (--max-old-space-size): without a
-// cap V8 lets the heap grow far beyond what synth keeps alive before it
-// collects, so peak RSS says more about V8 than about Aviary.
+// The synth runs as `aviary` runs by default (its bin sets V8's heap growth
+// step); BENCH_HEAP_MB also caps the V8 heap (--max-old-space-size), to find
+// what synth keeps alive.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

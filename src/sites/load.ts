@@ -17,6 +17,18 @@ export function loadFleet(sitesPath: string, canaryPath: string): Fleet {
   return parseFleet(sites as Source, canary as Source);
 }
 
+/**
+ * Reads and validates `canary.yaml` alone, for what needs only the fleet's
+ * settings (where the manifests go) before the sites are loaded.
+ */
+export function loadCanary(canaryPath: string): Canary {
+  const source = readSource(canaryPath);
+  if (!(source instanceof Source)) throw new InvalidInputError([source]);
+  const { data, problems } = check(source, canaryFileSchema, 'repository, selector and services');
+  if (!data) throw new InvalidInputError(atMost(problems), problems.length);
+  return toCanary(data);
+}
+
 export function readSource(path: string): Source | Problem {
   let bytes: Buffer;
   try {
@@ -187,9 +199,13 @@ function reruns(rerun: SitesFile['sites'][number]['rerun']): Site['rerun'] {
   return Object.fromEntries(JOB_KINDS.map((job) => [job, typeof rerun === 'number' ? rerun : (rerun?.[job] ?? 0)])) as Site['rerun'];
 }
 
-function toFleet(sites: SitesFile, canary: CanaryFile): Fleet {
+function toCanary(canary: CanaryFile): Canary {
   const { repository, selector, services, ...settings } = canary;
-  const fleetCanary: Canary = { repository, selector, services, settings };
+  return { repository, selector, services, settings };
+}
+
+function toFleet(sites: SitesFile, canary: CanaryFile): Fleet {
+  const fleetCanary = toCanary(canary);
   return {
     sites: sites.sites.map(
       (s): Site => ({

@@ -165,6 +165,9 @@ const annotations = z
   });
 
 /** A git repository Argo CD can clone: an http(s), ssh or git URL without credentials, or an scp-like address. */
+/** argocd.repoURL when canary.yaml sets none: a placeholder, never a place to publish to. */
+export const PLACEHOLDER_REPO_URL = 'https://git.example.com/wp-fleet-manifests.git';
+
 const repoURL = str('a git URL')
   .min(1, { error: 'must not be empty', abort: true })
   .refine((u) => !WHITESPACE_OR_CONTROL.test(u), { error: 'holds a space, line break or control character\nhint: a URL is one word', abort: true })
@@ -308,7 +311,7 @@ export const canaryFileSchema = z.strictObject({
     .prefault({}),
   argocd: z
     .strictObject({
-      repoURL: repoURL.default('https://git.example.com/wp-fleet-manifests.git'),
+      repoURL: repoURL.default(PLACEHOLDER_REPO_URL),
       targetRevision: str('a branch, tag or commit')
         .min(1, { error: 'must not be empty' })
         .refine((r) => !WHITESPACE_OR_CONTROL.test(r), { error: 'holds a space, line break or control character\nhint: a branch, tag or commit is one word' })

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, statSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Problem } from '../../sites/problems.js';
@@ -108,7 +108,6 @@ export function ciInvocation(env: NodeJS.ProcessEnv): CiInvocation {
     } else (target.global ? globalArgs : args).push(`${target.flag}=${value}`);
   }
   const tail = cmd === 'validate' ? ['--json'] : cmd === 'plan' ? ['--format=json', ...args] : ['--json', ...args];
-  if (cmd === 'pipeline' && !settings.has('manifests_repo')) throw new UsageError(`missing ${named('manifests_repo')}: the manifests repository the pipeline publishes to`);
   const workingDirectory = settings.get('working_directory');
   return {
     ci,
@@ -264,6 +263,10 @@ export async function runCi(env: NodeJS.ProcessEnv, out: NodeJS.WritableStream =
   if (github) out.write(maskCommands(inv.secrets));
   const workspace = resolve(env.GITHUB_WORKSPACE ?? env.DRONE_WORKSPACE ?? process.cwd());
   const cwd = inv.workingDirectory ? resolve(workspace, inv.workingDirectory) : process.cwd();
+  if (!isFolder(cwd)) {
+    const setting = inv.ci === 'drone' ? 'setting working_directory' : 'input working-directory';
+    throw new UsageError(`${setting} is ${inv.workingDirectory}, but ${cwd} is not a folder: name the config repo's folder relative to the workspace ${workspace}`);
+  }
   out.write(`aviary ci (${inv.ci === 'drone' ? 'Drone' : 'GitHub Actions'}): ${describeInvocation(inv)}\n`);
 
   const { code, stdout, lastError } = await runChild(inv, cwd, env, err);
@@ -277,6 +280,14 @@ export async function runCi(env: NodeJS.ProcessEnv, out: NodeJS.WritableStream =
   }
   if (code !== 0) out.write(`aviary ${inv.command} exited with status ${code}.\n`);
   return code;
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** The CLI as a child: stderr streams through (progress, errors), stdout (JSON) is collected. */

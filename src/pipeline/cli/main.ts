@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { errorReport, exitCodeOf } from '../shared/errors.js';
 import { flagName, OPTIONS } from '../options/catalogue.js';
 import { withOptions } from './options.js';
+import { AVIARY_VERSION } from '../shared/version.js';
 
 interface CommandGroup {
   /** The top-level commands the module registers. */
@@ -31,6 +32,7 @@ const VALUED_OPTIONS = new Set(Object.values(OPTIONS).flatMap((s) => ('global' i
 export async function buildProgram(argv: readonly string[]): Promise<Command> {
   const program = withOptions(new Command('aviary'), 'sites', 'canary', 'out')
     .description('GitOps manifests for a fleet of WordPress sites with blue/green canary services')
+    .version(AVIARY_VERSION, '-V, --version', "print Aviary's version")
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   const command = argv.find((arg, i) => !arg.startsWith('-') && !VALUED_OPTIONS.has(argv[i - 1]));
@@ -46,8 +48,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     // A command may report failure without throwing (e.g. `validate --json` prints its result, then exits 1).
     return Number(process.exitCode ?? 0);
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    // Under --detailed-exitcode 2 means "there are changes": every failure is 1, as with terraform plan.
+    const failed = (code: number) => (code !== 0 && argv.includes('--detailed-exitcode') ? 1 : code);
+    if (error instanceof CommanderError) return failed(error.exitCode === 0 ? 0 : 2);
     process.stderr.write(`${errorReport(error)}\n`);
-    return exitCodeOf(error);
+    return failed(exitCodeOf(error));
   }
 }

@@ -12,3 +12,8 @@ export const note = (text: string): void => void process.stderr.write(`${mask(te
 export function answer(json: boolean | undefined, value: unknown, text: () => string): void {
   say(json ? JSON.stringify(value, null, 2) : text());
 }
+
+/** Colour for a person at a terminal; never in a pipe, a file, a CI log, or with NO_COLOR set (no-color.org). */
+export function colourOn(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = process.env): boolean {
+  return stream.isTTY === true && !env.NO_COLOR && env.TERM !== 'dumb';
+}

@@ -1,4 +1,8 @@
+import type { Command } from 'commander';
+import { loadCanary } from '../../sites/load.js';
+import type { Canary } from '../../sites/types.js';
 import { describePublish } from '../publish/describe.js';
+import { manifestsTarget, type ManifestsTarget } from '../publish/target.js';
 import type { PublishInputsOptions } from '../publish/from-inputs.js';
 import type { PublishMode, PublishResult } from '../publish/publish.js';
 import { UsageError } from '../shared/errors.js';
@@ -16,24 +20,45 @@ export interface PublishFlags {
   readonly githubUrl: string;
   readonly githubRepo?: string;
   readonly allowDirty?: boolean;
+  readonly force?: boolean;
+  readonly createBranch?: boolean;
   readonly json?: boolean;
 }
 
 /** Where the manifests go: shared by publish, plan, history, rollback and deploy. */
 export const MANIFESTS_OPTIONS: readonly OptionUse[] = ['branch', 'path', 'token', 'workDir', 'gitToken', 'gitUsername'];
-export const PUBLISH_OPTIONS: readonly OptionUse[] = ['repo', ...MANIFESTS_OPTIONS, 'mode', 'githubUrl', 'githubRepo', 'githubToken', 'allowDirty', 'json'];
+export const PUBLISH_OPTIONS: readonly OptionUse[] = ['repo', ...MANIFESTS_OPTIONS, 'force', 'createBranch', 'mode', 'githubUrl', 'githubRepo', 'githubToken', 'allowDirty', 'json'];
 
-export function requireRepo(repo: string | undefined): string {
-  if (!repo) throw new UsageError('no manifests repository: pass --repo URL|PATH or set AVIARY_MANIFESTS_REPO');
-  return repo;
+/**
+ * --repo (or `repoFlag`), --branch and --path as given, else as canary.yaml's
+ * `argocd` settings say (see manifestsTarget). `readOnly` commands (plan,
+ * history) go where asked without refusing: they change nothing.
+ */
+export function targetOf(
+  cmd: Command,
+  canary: string | Canary,
+  { repoFlag = 'repo', readOnly = false }: { readonly repoFlag?: 'repo' | 'manifestsRepo'; readonly readOnly?: boolean } = {},
+): ManifestsTarget {
+  const opts = cmd.opts<Record<string, unknown>>();
+  // commander's own defaults do not count as asked; a flag or its variable does.
+  const given = (name: string) => (['cli', 'env'].includes(cmd.getOptionValueSource(name) ?? '') ? (opts[name] as string) : undefined);
+  const settings = (typeof canary === 'string' ? loadCanary(canary) : canary).settings.argocd;
+  const flags = { repo: given(repoFlag) ?? (repoFlag === 'manifestsRepo' ? given('repo') : undefined), branch: given('branch'), path: given('path') };
+  return manifestsTarget(settings, { ...flags, force: readOnly || opts.force === true }, { repo: repoFlag === 'repo' ? '--repo' : '--manifests-repo' });
 }
 
-export function publishInputsOptions(g: GlobalOptions, opts: PublishFlags, repo: string): PublishInputsOptions {
+export function requireRepo(target: ManifestsTarget, flag = '--repo'): string {
+  if (!target.repo) throw new UsageError(`no manifests repository: pass ${flag} URL|PATH, set AVIARY_MANIFESTS_REPO, or set argocd.repoURL in canary.yaml`);
+  return target.repo;
+}
+
+export function publishInputsOptions(g: GlobalOptions, opts: PublishFlags, target: ManifestsTarget): PublishInputsOptions {
   return {
     ...g,
-    repo,
-    branch: opts.branch,
-    path: opts.path,
+    repo: target.repo ?? '',
+    branch: target.branch,
+    path: target.path,
+    createBranch: opts.createBranch,
     mode: opts.mode,
     workRoot: opts.workDir,
     token: opts.token,
@@ -43,6 +68,6 @@ export function publishInputsOptions(g: GlobalOptions, opts: PublishFlags, repo:
   };
 }
 
-export function reportPublish(result: PublishResult, opts: PublishFlags, repo: string): void {
-  answer(opts.json, result, () => describePublish(result, { repo, branch: opts.branch }));
+export function reportPublish(result: PublishResult, opts: PublishFlags, target: ManifestsTarget): void {
+  answer(opts.json, result, () => describePublish(result, { repo: target.repo ?? '', branch: target.branch }));
 }

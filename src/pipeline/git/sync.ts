@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import type { SimpleGit } from 'simple-git';
-import type { ManifestFile } from '../../charts/render.js';
+import { isGenerated, type ManifestFile } from '../../charts/render.js';
+import { RefusedError } from '../shared/errors.js';
 import { removeEmptyParents } from '../shared/files.js';
 import { gitStep } from './run.js';
 
@@ -53,10 +54,22 @@ export async function trackedFiles(git: SimpleGit, prefix: string): Promise<Map<
   return files;
 }
 
+/** What publishing changes under `--path`, and what it leaves alone there. */
+export interface TreeChanges {
+  readonly changes: readonly FileChange[];
+  /**
+   * Tracked files under `prefix` that Aviary did not generate (see
+   * GENERATED_MARK): never changed or deleted, listed in the plan.
+   */
+  readonly unmanaged: readonly string[];
+}
+
 /**
- * What turns the tracked files under `prefix` into exactly `files`: new,
+ * What turns Aviary's tracked files under `prefix` into exactly `files`: new,
  * changed and removed files, with the old bytes of those that existed (read
- * from the work tree, which matches the index after a reset).
+ * from the work tree, which matches the index after a reset). Files Aviary
+ * did not write are left as they are; one where Aviary would write is
+ * refused, since overwriting it would lose it.
  */
 export function changesToward(
   repoDir: string,
@@ -65,9 +78,10 @@ export function changesToward(
   files: readonly ManifestFile[],
   /** Content known to be the work tree's own (a site file reused as read): equal without hashing it. */
   fromWorkTree?: (path: string) => string | undefined,
-): FileChange[] {
+): TreeChanges {
   const root = join(repoDir, prefix);
   const changes: FileChange[] = [];
+  const unmanaged: string[] = [];
   const wanted = new Set<string>();
   for (const file of files) {
     wanted.add(file.path);
@@ -75,13 +89,28 @@ export function changesToward(
     if (id === undefined) changes.push({ path: file.path, after: file.content, afterObjects: file.objects });
     else if (fromWorkTree?.(file.path) === file.content) continue;
     else if (id !== blobId(file.content)) {
-      changes.push({ path: file.path, before: readFileSync(join(root, file.path), 'utf8'), after: file.content, afterObjects: file.objects });
+      const before = readFileSync(join(root, file.path), 'utf8');
+      if (!isGenerated(before)) throw foreignFileInTheWay(prefix, file.path);
+      changes.push({ path: file.path, before, after: file.content, afterObjects: file.objects });
     }
   }
   for (const path of tracked.keys()) {
-    if (!wanted.has(path)) changes.push({ path, before: readFileSync(join(root, path), 'utf8') });
+    if (wanted.has(path)) continue;
+    const before = readFileSync(join(root, path), 'utf8');
+    if (isGenerated(before)) changes.push({ path, before });
+    else unmanaged.push(path);
   }
-  return changes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { changes: changes.sort(byPath), unmanaged: unmanaged.sort() };
+}
+
+const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+
+function foreignFileInTheWay(prefix: string, path: string): RefusedError {
+  const where = prefix === '.' ? path : `${prefix}/${path}`;
+  return new RefusedError(
+    `${where} in the manifests repository was not written by Aviary, and Aviary would write its own file there. ` +
+      'Nothing was published: move that file, or publish to another --path.',
+  );
 }
 
 /** Writes new and changed files, deletes removed ones and the folders they leave empty. */
@@ -124,5 +153,5 @@ export function diffFiles(before: readonly ManifestFile[], after: readonly Manif
     old.delete(file.path);
   }
   for (const [path, content] of old) changes.push({ path, before: content });
-  return changes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return changes.sort(byPath);
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { splitUrlCredentials, type GitCredentials } from './credentials.js';
@@ -27,6 +27,16 @@ export function normaliseRemote(repo: string, credentials?: GitCredentials): Man
 const WORK_BRANCH = 'aviary-work';
 
 /**
+ * The work root ignores itself, as pytest's cache does: `git add -A` in the
+ * config repo must not commit the clones in it as embedded repositories.
+ */
+function ignoreItself(root: string): void {
+  mkdirSync(root, { recursive: true });
+  const ignore = join(root, '.gitignore');
+  if (!existsSync(ignore)) writeFileSync(ignore, '# Created by Aviary: its work dirs are clones, never part of your repository.\n*\n');
+}
+
+/**
  * A private clone of the manifests repository under `.aviary/`, kept between
  * runs so that publishing a one-site change into a big repo fetches and
  * checks out only what changed. It is always reset to a remote head before
@@ -40,6 +50,7 @@ export class WorkDir {
   ) {}
 
   static async open(root: string, remote: ManifestsRemote): Promise<WorkDir> {
+    ignoreItself(resolve(root));
     const dir = workDirFor(resolve(root), remote.url);
     const fresh = !existsSync(join(dir, '.git'));
     mkdirSync(dir, { recursive: true });

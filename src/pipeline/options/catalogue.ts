@@ -88,6 +88,11 @@ export const OPTIONS = {
     default: '.',
     ci: { name: 'path', commands: REMOTE },
   },
+  force: { flag: '--force', help: "publish to the --repo, --branch or --path given even where canary.yaml's argocd settings name another" },
+  createBranch: {
+    flag: '--create-branch',
+    help: 'start --branch in a manifests repository that has branches but not this one (a first publish into an empty repository needs no flag)',
+  },
   workDir: {
     flag: '--work-dir <dir>',
     help: 'where clones of the manifests repository are kept between runs (cache it between builds)',
@@ -206,6 +211,7 @@ export const OPTIONS = {
   awsEndpointUrl: { env: 'AWS_ENDPOINT_URL', help: 'a custom AWS endpoint (LocalStack, moto): S3 then uses path-style addressing', ci: { name: 'aws_endpoint_url', commands: PIPELINE } },
 
   dryRun: { flag: '--dry-run', help: 'print what would change; change nothing' },
+  detailedExitcode: { flag: '--detailed-exitcode', help: 'exit 0 when nothing would change, 2 when something would, 1 on any error (as terraform plan does)' },
   json: { flag: '--json', help: 'machine-readable output on stdout (progress and errors go to stderr)' },
 } as const satisfies Record<string, OptionSpec>;
 

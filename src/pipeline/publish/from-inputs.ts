@@ -21,6 +21,8 @@ export interface PublishInputsOptions {
   readonly repo: string;
   readonly branch: string;
   readonly path: string;
+  /** Start `branch` when the repository has branches but not this one. @default false */
+  readonly createBranch?: boolean;
   readonly mode: PublishMode;
   readonly workRoot: string;
   /** A token given as a flag; otherwise AVIARY_GIT_TOKEN. */
@@ -48,6 +50,7 @@ export async function publishInputs(o: PublishInputsOptions): Promise<PublishRes
       repo: o.repo,
       branch: o.branch,
       path: o.path,
+      createBranch: o.createBranch,
       mode: o.mode,
       workRoot: o.workRoot,
       credentials: credentialsFrom({ token: o.token }),
@@ -88,5 +91,6 @@ export async function planInputs(o: PlanInputsOptions): Promise<Plan> {
   await work.resetTo(await work.fetch(o.branch));
   const tracked = await trackedFiles(work.git, prefix);
   const files = render((path) => (tracked.has(path) ? readIfExists(join(work.dir, prefix, path)) : undefined));
-  return planOf(changesToward(work.dir, prefix, tracked, files));
+  const { changes, unmanaged } = changesToward(work.dir, prefix, tracked, files);
+  return planOf(changes, unmanaged);
 }

@@ -18,6 +18,19 @@ export interface ObjectChange {
   readonly kind: string;
   readonly name: string;
   readonly change: Change;
+  /** For a changed object: which fields change, from what to what (the first few; see MAX_FIELDS). */
+  readonly fields?: readonly FieldChange[];
+}
+
+/**
+ * One field of an object that changes: `spec.rules[*].http.paths[*].backend.service.name`,
+ * `blue` → `green`. A change made alike at every index of a list is one
+ * entry with `[*]`. A side is absent where the field is new or gone.
+ */
+export interface FieldChange {
+  readonly path: string;
+  readonly from?: string;
+  readonly to?: string;
 }
 
 /** A value before and after; either side is absent when the object is new or gone. */
@@ -65,6 +78,8 @@ export interface Plan {
   /** Ids of the sites whose manifests disappear. */
   readonly teardown: readonly string[];
   readonly files: { readonly added: number; readonly changed: number; readonly removed: number };
+  /** Files under `--path` that Aviary did not write: published around, never changed or deleted. */
+  readonly unmanaged: readonly string[];
 }
 
 interface K8sObject {
@@ -75,7 +90,7 @@ interface K8sObject {
   data?: Record<string, string>;
 }
 
-export function planOf(changes: readonly FileChange[]): Plan {
+export function planOf(changes: readonly FileChange[], unmanaged: readonly string[] = []): Plan {
   const bySite = new Map<string, FileChange[]>();
   const services: FileChange[] = [];
   const shards: string[] = [];
@@ -100,6 +115,7 @@ export function planOf(changes: readonly FileChange[]): Plan {
       changed: changes.filter((c) => c.before !== undefined && c.after !== undefined).length,
       removed: changes.filter((c) => c.after === undefined).length,
     },
+    unmanaged,
   };
 }
 
@@ -142,12 +158,68 @@ function objectChanges(before: readonly K8sObject[], after: readonly K8sObject[]
   const describe = (o: K8sObject, change: Change): ObjectChange => ({ kind: o.kind ?? '?', name: o.metadata?.name ?? '?', change });
   for (const [key, o] of now) {
     const was = old.get(key);
-    if (!was) out.push(describe(o, 'added'));
-    else if (JSON.stringify(asArgoCdApplies(was)) !== JSON.stringify(asArgoCdApplies(o))) out.push(describe(o, 'changed'));
+    if (!was) {
+      out.push(describe(o, 'added'));
+      continue;
+    }
+    const [from, to] = [asArgoCdApplies(was), asArgoCdApplies(o)];
+    if (JSON.stringify(from) !== JSON.stringify(to)) out.push({ ...describe(o, 'changed'), fields: fieldChanges(from, to) });
   }
   for (const [key, o] of old) if (!now.has(key)) out.push(describe(o, 'removed'));
   const order: Record<Change, number> = { removed: 0, changed: 1, added: 2 };
   return out.sort((a, b) => a.kind.localeCompare(b.kind) || order[a.change] - order[b.change] || a.name.localeCompare(b.name));
+}
+
+/** Field changes listed per object at most; the rest are counted in a last entry. */
+const MAX_FIELDS = 6;
+
+/** The leaf fields that differ between two versions of an object, in order, collapsing a change made alike at every list index. */
+function fieldChanges(before: unknown, after: unknown): FieldChange[] {
+  const leaves: { path: string; from?: string; to?: string }[] = [];
+  const walk = (a: unknown, b: unknown, path: string) => {
+    // A JSON document in a string (canary-env's canaryEnv) is compared field by field too.
+    const [ja, jb] = [jsonObject(a), jsonObject(b)];
+    if (ja && jb) return walk(ja, jb, path);
+    if (isRecord(a) && isRecord(b)) {
+      for (const key of [...new Set([...Object.keys(a), ...Object.keys(b)])]) walk(a[key], b[key], fieldPath(path, key));
+    } else if (Array.isArray(a) && Array.isArray(b)) {
+      for (let i = 0; i < Math.max(a.length, b.length); i++) walk(a[i], b[i], `${path}[${i}]`);
+    } else if (JSON.stringify(a) !== JSON.stringify(b)) {
+      leaves.push({ path, ...(a === undefined ? {} : { from: shown(a) }), ...(b === undefined ? {} : { to: shown(b) }) });
+    }
+  };
+  walk(before, after, '');
+  const groups = new Map<string, { path: string; from?: string; to?: string; count: number }>();
+  for (const leaf of leaves) {
+    const key = JSON.stringify([leaf.path.replace(/\[\d+\]/g, '[*]'), leaf.from, leaf.to]);
+    const group = groups.get(key);
+    if (group) group.count++;
+    else groups.set(key, { ...leaf, count: 1 });
+  }
+  const fields = [...groups.values()].map(({ count, ...f }) => (count > 1 ? { ...f, path: f.path.replace(/\[\d+\]/g, '[*]') } : f));
+  if (fields.length <= MAX_FIELDS) return fields;
+  return [...fields.slice(0, MAX_FIELDS - 1), { path: `… and ${fields.length - MAX_FIELDS + 1} more fields` }];
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function jsonObject(v: unknown): Record<string, unknown> | undefined {
+  if (typeof v !== 'string' || !v.startsWith('{')) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(v);
+    return isRecord(parsed) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `metadata.annotations["aviary.io/color"]`: a key that is not a plain name is quoted. */
+const fieldPath = (path: string, key: string) => (/^[A-Za-z_][\w-]*$/.test(key) ? (path ? `${path}.${key}` : key) : `${path}["${key}"]`);
+
+/** A value in a line of the plan: digests by their first 12 hex, long text cut in the middle (the ends tell most). */
+function shown(value: unknown): string {
+  const text = (typeof value === 'string' ? value : JSON.stringify(value)).replace(/@sha256:([0-9a-f]{12})[0-9a-f]{52}/g, '@sha256:$1…');
+  return text.length > 100 ? `${text.slice(0, 49)}…${text.slice(-50)}` : text;
 }
 
 /** The color a site runs on (its Jobs' color) and the color its first public hostname routes to. */
@@ -244,10 +316,21 @@ export function planHeadline(plan: Plan): string {
   return `Plan: ${parts.join(', ') || `${plural(plan.files.added + plan.files.changed + plan.files.removed, 'file')} changed`}.`;
 }
 
-export function formatPlan(plan: Plan, format: PlanFormat): string {
-  if (format === 'json') return JSON.stringify(plan, null, 2);
-  return format === 'markdown' ? markdown(plan) : text(plan);
+export interface FormatOptions {
+  /** Text only: + green, ~ yellow, - red, as on a terminal that shows colour. @default false */
+  readonly colour?: boolean;
 }
+
+export function formatPlan(plan: Plan, format: PlanFormat, options: FormatOptions = {}): string {
+  if (format === 'json') return JSON.stringify(plan, null, 2);
+  return format === 'markdown' ? markdown(plan) : text(plan, options.colour === true);
+}
+
+const COLOUR: Record<Change, string> = { added: '\x1b[32m', changed: '\x1b[33m', removed: '\x1b[31m' };
+const RESET = '\x1b[0m';
+
+/** `    from → to` of a field, as a line under its object. */
+const fieldLine = (f: FieldChange) => (f.from === undefined && f.to === undefined ? f.path : `${f.path}: ${f.from ?? '(none)'} → ${f.to ?? '(none)'}`);
 
 function siteNotes(site: SitePlan): string[] {
   return [
@@ -257,10 +340,26 @@ function siteNotes(site: SitePlan): string[] {
   ].filter((x): x is string => Boolean(x));
 }
 
-function text(plan: Plan): string {
+/** `README.md, other-app/ (12 files)`: a folder of someone else's files is one entry. */
+function unmanagedSummary(paths: readonly string[]): string {
+  const top = new Map<string, number>();
+  for (const path of paths) {
+    const slash = path.indexOf('/');
+    const key = slash < 0 ? path : path.slice(0, slash + 1);
+    top.set(key, (top.get(key) ?? 0) + 1);
+  }
+  return [...top].map(([key, n]) => (key.endsWith('/') ? `${key} (${plural(n, 'file')})` : key)).join(', ');
+}
+
+const unmanagedNote = (plan: Plan) => `not managed by Aviary, left as they are: ${unmanagedSummary(plan.unmanaged)}`;
+
+function text(plan: Plan, colour: boolean): string {
   const lines = [planHeadline(plan)];
-  if (isEmptyPlan(plan)) return lines.join('\n');
-  const objects = (list: readonly ObjectChange[]) => list.map((o) => `    ${SIGN[o.change]} ${o.kind} ${o.name}`);
+  const unmanaged = plan.unmanaged.length > 0 ? ['', unmanagedNote(plan)] : [];
+  if (isEmptyPlan(plan)) return [...lines, ...unmanaged].join('\n');
+  const paint = (change: Change, line: string) => (colour ? `${COLOUR[change]}${line}${RESET}` : line);
+  const objects = (list: readonly ObjectChange[]) =>
+    list.flatMap((o) => [paint(o.change, `    ${SIGN[o.change]} ${o.kind} ${o.name}`), ...(o.fields ?? []).map((f) => `        ${fieldLine(f)}`)]);
   if (plan.services.objects.length > 0) {
     lines.push('', 'services:');
     if (plan.services.selector) lines.push(`    active canary: ${plan.services.selector.from} → ${plan.services.selector.to}`);
@@ -276,29 +375,54 @@ function text(plan: Plan): string {
   }
   if (plan.shards.length > 0) lines.push('', `web tier: host map and site secrets in ${plan.shards.map(shardName).join(', ')}`);
   if (plan.other.length > 0) lines.push('', 'Argo CD bootstrap:', ...objects(plan.other));
-  return lines.join('\n');
+  return [...lines, ...unmanaged].join('\n');
 }
 
+/**
+ * GitHub refuses a pull-request body or comment over 65,536 characters; the
+ * Markdown plan stays under this, leaving room for what a caller adds.
+ */
+export const MARKDOWN_MAX = 64_000;
+/** More sites than this and the table is folded under a summary line. */
+const UNFOLDED_SITES = 10;
+
+/** The summary first (what changes, what is torn down), then the sites, folded and cut to stay under MARKDOWN_MAX. */
 function markdown(plan: Plan): string {
   const lines = ['### Aviary plan', '', planHeadline(plan)];
-  if (isEmptyPlan(plan)) return lines.join('\n');
+  const unmanaged = plan.unmanaged.length > 0 ? ['', `_${unmanagedNote(plan).replace(/^n/, 'N')}._`] : [];
+  if (isEmptyPlan(plan)) return [...lines, ...unmanaged].join('\n');
   const code = (s: string) => `\`${s.replaceAll('`', "'")}\``;
-  const objects = (list: readonly ObjectChange[]) => list.map((o) => `${SIGN[o.change]} ${o.kind} ${code(o.name)}`).join('<br>');
+  const fields = (o: ObjectChange) => (o.fields ?? []).map((f) => `<br>&nbsp;&nbsp;${f.from === undefined && f.to === undefined ? f.path : `${code(f.path)}: ${code(f.from ?? '(none)')} → ${code(f.to ?? '(none)')}`}`);
+  const objects = (list: readonly ObjectChange[]) => list.map((o) => `${SIGN[o.change]} ${o.kind} ${code(o.name)}${fields(o).join('')}`).join('<br>');
+  if (plan.teardown.length > 0) lines.push('', `> **Teardown:** ${plan.teardown.map(code).join(', ')} will be removed from the cluster, and the teardown hook will delete their data.`);
   if (plan.services.objects.length > 0) {
     lines.push('', '#### Services', '');
     if (plan.services.selector) lines.push(`- Active canary: **${plan.services.selector.from}** → **${plan.services.selector.to}**`);
     for (const i of plan.services.images) lines.push(`- Image of **${i.color}**: ${code(shortImage(i.from))} → ${code(shortImage(i.to))}`);
-    for (const o of plan.services.objects) lines.push(`- ${SIGN[o.change]} ${o.kind} ${code(o.name)}`);
+    for (const o of plan.services.objects) lines.push(`- ${SIGN[o.change]} ${o.kind} ${code(o.name)}${fields(o).join('')}`);
   }
-  if (plan.sites.length > 0) {
-    lines.push('', '#### Sites', '', '| site | change | colors | objects | Jobs that will run |', '|---|---|---|---|---|');
-    for (const site of plan.sites) {
-      const change = site.change === 'added' ? 'new' : site.change === 'removed' ? '**torn down**' : 'changed';
-      lines.push(`| ${code(site.id)} | ${change} | ${siteNotes(site).join('<br>') || '—'} | ${objects(site.objects) || '—'} | ${site.jobs.map(code).join('<br>') || '—'} |`);
-    }
-  }
-  if (plan.teardown.length > 0) lines.push('', `> **Teardown:** ${plan.teardown.map(code).join(', ')} will be removed from the cluster, and the teardown hook will delete their data.`);
   if (plan.shards.length > 0) lines.push('', `Web tier: host map and site secrets in ${plan.shards.map((p) => code(shardName(p))).join(', ')}.`);
   if (plan.other.length > 0) lines.push('', '#### Argo CD bootstrap', '', ...plan.other.map((o) => `- ${SIGN[o.change]} ${o.kind} ${code(o.name)}`));
-  return lines.join('\n');
+  lines.push(...unmanaged);
+  if (plan.sites.length === 0) return lines.join('\n');
+
+  const folded = plan.sites.length > UNFOLDED_SITES;
+  const head = ['', '#### Sites', '', ...(folded ? [`<details><summary>${plural(plan.sites.length, 'site')}</summary>`, ''] : []), '| site | change | colors | objects | Jobs that will run |', '|---|---|---|---|---|'];
+  const tail = folded ? ['', '</details>'] : [];
+  const row = (site: SitePlan) => {
+    const change = site.change === 'added' ? 'new' : site.change === 'removed' ? '**torn down**' : 'changed';
+    return `| ${code(site.id)} | ${change} | ${siteNotes(site).join('<br>') || '—'} | ${objects(site.objects) || '—'} | ${site.jobs.map(code).join('<br>') || '—'} |`;
+  };
+  // Room for the cut note, which names a count of up to six digits.
+  let size = [...lines, ...head, ...tail].join('\n').length + 200;
+  const rows: string[] = [];
+  for (const site of plan.sites) {
+    const next = row(site);
+    if (size + next.length + 1 > MARKDOWN_MAX) break;
+    rows.push(next);
+    size += next.length + 1;
+  }
+  const cut = plan.sites.length - rows.length;
+  const note = cut > 0 ? ['', `_… and ${plural(cut, 'more site')} not shown: the plan is longer than a GitHub comment allows. \`aviary plan\` shows all of it._`] : [];
+  return [...lines, ...head, ...rows, ...note, ...tail].join('\n');
 }

@@ -11,6 +11,7 @@ import { deployTarget, lastDeployedSource } from './last-deploy.js';
 import { pushHead, withPushRetry, PUSH_RETRY } from '../git/push.js';
 import { applyChanges, changesToward, normalisePrefix, trackedFiles } from '../git/sync.js';
 import { normaliseRemote, WorkDir } from '../git/workdir.js';
+import { checkBranch } from '../git/branches.js';
 import { formatPlan, isEmptyPlan, planOf, type Plan } from './plan.js';
 import { readIfExists } from '../shared/files.js';
 import type { RetryPolicy } from '../shared/retry.js';
@@ -24,6 +25,11 @@ export interface PublishOptions {
   readonly branch?: string;
   /** Folder of the manifests repo that must equal dist/. @default '.' */
   readonly path?: string;
+  /**
+   * Start `branch` in a repository that has branches but not this one (a
+   * first publish into an empty repository needs no asking). @default false
+   */
+  readonly createBranch?: boolean;
   /** @default 'push' */
   readonly mode?: PublishMode;
   /** Where work dirs live. @default '.aviary/manifests' */
@@ -85,6 +91,7 @@ export async function publish(source: ManifestSource, options: PublishOptions): 
   const branch = options.branch ?? 'main';
   const prefix = normalisePrefix(options.path ?? '.');
   const remote = normaliseRemote(options.repo, options.credentials);
+  await checkBranch(remote, branch, options.createBranch === true);
   const work = await WorkDir.open(options.workRoot ?? '.aviary/manifests', remote);
   const policy = { ...PUSH_RETRY, ...options.retry };
   const log = options.log ?? (() => undefined);
@@ -124,8 +131,8 @@ export async function publish(source: ManifestSource, options: PublishOptions): 
             'Nothing was pushed; run it again from a clean clone of the config repo.',
         );
       }
-      const changes = changesToward(work.dir, prefix, await trackedFiles(work.git, prefix), filesOf(head), asRead(head));
-      plan = planOf(changes);
+      const { changes, unmanaged } = changesToward(work.dir, prefix, await trackedFiles(work.git, prefix), filesOf(head), asRead(head));
+      plan = planOf(changes, unmanaged);
       if (changes.length === 0) return { status: 'unchanged', plan, branch, attempts: n };
       applyChanges(work.dir, prefix, changes);
       const commit = await commitAll(work.git, prefix, commitMessage(plan, options.source, prefix), options.author, changes.map((c) => c.path));
@@ -204,11 +211,11 @@ async function publishPullRequest(work: WorkDir, filesOf: (head: string | undefi
       const files = filesOf(base);
       prBranch = pullRequestBranch(options.source, files);
       const againstBase = changesToward(work.dir, prefix, await trackedFiles(work.git, prefix), files);
-      plan = planOf(againstBase);
+      plan = planOf(againstBase.changes, againstBase.unmanaged);
       if (isEmptyPlan(plan)) return undefined;
       const existing = await work.fetch(prBranch);
       if (existing) await work.resetTo(existing);
-      const changes = existing ? changesToward(work.dir, prefix, await trackedFiles(work.git, prefix), files) : againstBase;
+      const { changes } = existing ? changesToward(work.dir, prefix, await trackedFiles(work.git, prefix), files) : againstBase;
       if (changes.length === 0) return existing;
       applyChanges(work.dir, prefix, changes);
       const commit = await commitAll(work.git, prefix, commitMessage(planOf(changes), options.source, prefix), options.author, changes.map((c) => c.path));

@@ -8,6 +8,7 @@ import { authorOf, resolveInputs, type InputsOrigin } from '../config-repo/input
 import { deployOrder, type DeployOrder } from '../publish/deploy-order.js';
 import { argoCdTarget } from '../publish/argocd.js';
 import { normalisePrefix } from '../git/sync.js';
+import { checkBranch } from '../git/branches.js';
 import { normaliseRemote, WorkDir } from '../git/workdir.js';
 import { awsClients, type AwsClients } from '../hook/aws.js';
 import { resolveHookConfig, type HookConfig, type HookFlags } from '../hook/config.js';
@@ -57,6 +58,8 @@ export interface PipelineOptions {
     readonly repo: string;
     readonly branch: string;
     readonly path: string;
+    /** Start `branch` in a repository that has branches but not this one. @default false */
+    readonly createBranch?: boolean;
     readonly mode: PublishMode;
     readonly workRoot: string;
     readonly credentials?: GitCredentials;
@@ -169,6 +172,8 @@ async function findChanges(run: Run, fleet: Fleet, s: StageProgress): Promise<Ch
   if (origin.source) s.note(`input commit ${short(origin.source)}`);
   else s.note('--allow-dirty: the inputs are not a commit of the config repo; this deploy names no input commit and tears nothing down');
   const where = deployTarget(manifests.branch, normaliseRemote(manifests.repo).url, manifests.path);
+  // Before anything is provisioned: a mistyped branch must not cost a half-run pipeline.
+  await checkBranch(normaliseRemote(manifests.repo, manifests.credentials), manifests.branch, manifests.createBranch === true);
   const deployed = await lastDeploy(manifests);
   const order = origin.base && origin.configDir ? await deployOrder({ configDir: origin.configDir, deployed, ours: origin.base, where }) : 'first';
   if (order === 'superseded') {

@@ -130,8 +130,8 @@ describe('ciInvocation', () => {
     expect(() => drone({ command: 'deploy' })).toThrow('setting command (PLUGIN_COMMAND) is "deploy": use one of validate, plan, pipeline');
     expect(() => drone({ command: 'pipeline', manifests_repo: 'x', mode: 'merge' })).toThrow('use one of push, pr');
     expect(() => drone({ command: 'pipeline', manifests_repo: 'x', confirm: 'all' })).toThrow('setting confirm (PLUGIN_CONFIRM) is "all": expected a whole number');
-    expect(() => drone({ command: 'pipeline' })).toThrow('missing setting manifests_repo (PLUGIN_MANIFESTS_REPO)');
-    expect(() => ciInvocation({ GITHUB_ACTIONS: 'true', INPUT_COMMAND: 'pipeline' })).toThrow('missing input manifests-repo');
+    // Without manifests_repo the pipeline publishes where canary.yaml's argocd.repoURL says (or says it has nowhere to).
+    expect(drone({ command: 'pipeline' }).args).toEqual(['pipeline', '--json']);
   });
 });
 
@@ -156,7 +156,7 @@ describe('GitHub Actions files and commands', () => {
   });
 
   it('turns a pipeline result into outputs and a summary', () => {
-    const plan = { sites: [], services: { objects: [], images: [] }, shards: [], other: [], jobs: [], teardown: [], files: { added: 1, changed: 0, removed: 0 } };
+    const plan = { sites: [], services: { objects: [], images: [] }, shards: [], other: [], jobs: [], teardown: [], files: { added: 1, changed: 0, removed: 0 }, unmanaged: [] };
     const result = {
       source: 'f'.repeat(40),
       provisioned: ['shop'],
@@ -177,6 +177,13 @@ describe('aviary ci --print (the real CLI)', () => {
   it('prints the mapped command without running it, secrets hidden', async () => {
     const r = await run({ DRONE: 'true', PLUGIN_COMMAND: 'plan', PLUGIN_MANIFESTS_REPO: '/srv/m.git', PLUGIN_TOKEN: 'hunter2-token' });
     expect(r).toEqual({ code: 0, stdout: 'AVIARY_GIT_TOKEN=*** aviary plan --format=json --against=/srv/m.git\n', stderr: '' });
+  });
+
+  it('a working directory that is not there is exit 2 naming the input, not a stack trace', async () => {
+    const r = await runCli(['ci'], { cwd: REPO_ROOT, env: { GITHUB_ACTIONS: 'true', GITHUB_WORKSPACE: REPO_ROOT, INPUT_COMMAND: 'validate', 'INPUT_WORKING-DIRECTORY': 'no-such-folder' } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: input working-directory is no-such-folder, but .*no-such-folder is not a folder/);
+    expect(r.stderr).not.toMatch(/internal error|ENOENT|\n\s+at /);
   });
 
   it('exits 2 on a bad setting, naming it', async () => {

@@ -3,7 +3,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { diffFiles } from '../../../src/pipeline/git/sync.js';
-import { formatPlan, planOf } from '../../../src/pipeline/publish/plan.js';
+import { formatPlan, MARKDOWN_MAX, planHeadline, planOf } from '../../../src/pipeline/publish/plan.js';
 import { runCli } from '../../support/cli.js';
 import { canaryYaml, scratchDir, sitesYaml } from '../../support/fixtures.js';
 import { configRepo } from '../../support/git.js';
@@ -33,7 +33,12 @@ describe('planOf', () => {
     expect(jobs.filter((o) => o.change === 'removed').map((o) => o.name.replace(/-[0-9a-f]{10}$/, '')).sort()).toEqual(['charlie-flush', 'charlie-update-db']);
     expect(jobs.filter((o) => o.change === 'added').map((o) => o.name)).toEqual(expect.arrayContaining(site('charlie')!.jobs));
     expect(jobs).toHaveLength(4);
-    expect(site('charlie')!.objects).toContainEqual({ kind: 'Ingress', name: 'charlie', change: 'changed' });
+    expect(site('charlie')!.objects).toContainEqual({
+      kind: 'Ingress',
+      name: 'charlie',
+      change: 'changed',
+      fields: [{ path: 'spec.rules[0].http.paths[0].backend.service.name', from: 'green', to: 'blue' }],
+    });
     expect(plan.teardown).toEqual(['delta']);
   });
 
@@ -55,7 +60,14 @@ describe('planOf', () => {
 
   it('shows the services: the new image of a color, objects changed', () => {
     expect(plan.services.images).toEqual([{ color: 'green', from: expect.stringContaining('216c0204'), to: expect.stringContaining(NEW_GREEN) }]);
-    expect(plan.services.objects).toContainEqual({ kind: 'Deployment', name: 'green-deployment', change: 'changed' });
+    expect(plan.services.objects).toContainEqual({
+      kind: 'Deployment',
+      name: 'green-deployment',
+      change: 'changed',
+      fields: [{ path: 'spec.template.spec.containers[0].image', from: expect.stringMatching(/@sha256:216c0204a7f3…$/), to: expect.stringMatching(/@sha256:ffffffffffff…$/) }],
+    });
+    // canary-env's JSON document is compared field by field.
+    expect(plan.services.objects.find((o) => o.name === 'canary-env')?.fields?.map((f) => f.path)).toEqual(['data.canaryEnv.image']);
     expect(plan.services.objects.find((o) => o.name === 'blue-deployment')).toBeUndefined();
     expect(plan.services.selector).toBeUndefined();
     const switched = planOf(diffFiles(before, render(sitesYaml([{ id: 'alpha' }, { id: 'bravo' }, { id: 'charlie', service: 'green' }, { id: 'delta' }]), canaryYaml({ selector: 'blue' }))));
@@ -74,6 +86,37 @@ describe('planOf', () => {
     expect(md).toContain('> **Teardown:** `delta` will be removed');
     expect(JSON.parse(formatPlan(plan, 'json'))).toEqual(JSON.parse(JSON.stringify(plan)));
     expect(formatPlan(planOf([]), 'text')).toBe('No changes: the manifests already match the inputs.');
+  });
+
+  it('says per changed object which fields change, and colours lines only when asked', () => {
+    const text = formatPlan(plan, 'text');
+    expect(text).toContain('    ~ Ingress charlie\n        spec.rules[0].http.paths[0].backend.service.name: green → blue\n');
+    expect(text).not.toContain('\x1b[');
+    const coloured = formatPlan(plan, 'text', { colour: true });
+    expect(coloured).toContain('\x1b[33m    ~ Ingress charlie\x1b[0m');
+    expect(coloured).toContain('\x1b[31m    - Job delta-install-');
+    expect(coloured).toContain('\x1b[32m    + Ingress echo\x1b[0m');
+    // A change made alike at every index of a list is one line with [*].
+    const thing = (v: string) => `kind: Thing\nmetadata: {name: t}\nspec: {list: [{v: ${v}, w: 1}, {v: ${v}, w: 2}], other: [{v: a}]}\n`;
+    const alike = planOf([{ path: 'services/thing.yaml', before: thing('a'), after: thing('b') }]);
+    expect(alike.services.objects[0]?.fields).toEqual([{ path: 'spec.list[*].v', from: 'a', to: 'b' }]);
+  });
+
+  it('keeps the Markdown plan under GitHub\'s 65,536 characters: summary first, sites folded, the rest cut with a note', () => {
+    const many = (n: number, color: 'blue' | 'green') => render(sitesYaml(Array.from({ length: n }, (_, i) => ({ id: `site-${i}`, service: color }))), canaryYaml());
+    const big = planOf(diffFiles(many(500, 'blue'), many(500, 'green')));
+    expect(big.sites).toHaveLength(500);
+    const md = formatPlan(big, 'markdown');
+    expect(md.length).toBeLessThanOrEqual(MARKDOWN_MAX);
+    expect(md.split('\n').slice(0, 3)).toEqual(['### Aviary plan', '', planHeadline(big)]);
+    expect(md).toContain('<details><summary>500 sites</summary>');
+    const shown = md.split('\n').filter((l) => l.startsWith('| `site-')).length;
+    expect(shown).toBeGreaterThan(10);
+    expect(shown).toBeLessThan(500);
+    expect(md).toContain(`_… and ${500 - shown} more sites not shown: the plan is longer than a GitHub comment allows.`);
+    expect(md.trimEnd().endsWith('</details>')).toBe(true);
+    // A small plan is neither folded nor cut.
+    expect(formatPlan(plan, 'markdown')).not.toMatch(/<details>|not shown/);
   });
 });
 
@@ -94,5 +137,19 @@ describe('aviary plan --against DIR', () => {
     expect(text.stdout).toContain('| `bravo` | new |');
     const none = await runCli(config, ['plan', '--against', old, '--sites', 'missing.yaml']);
     expect(none.code).toBe(1);
+  });
+
+  it('--detailed-exitcode: 0 no changes, 2 changes, 1 for any error (a usage error too)', { timeout: 60_000 }, async () => {
+    const config = await configRepo(join(root, 'detailed'), sitesYaml([{ id: 'alpha' }]));
+    const old = join(root, 'detailed-old');
+    expect((await runCli(config, ['synth', '--out', old])).code).toBe(0);
+    expect((await runCli(config, ['plan', '--against', old, '--detailed-exitcode'])).code).toBe(0);
+    writeFileSync(join(config, 'sites.yaml'), sitesYaml([{ id: 'alpha' }, { id: 'bravo' }]));
+    const changed = await runCli(config, ['plan', '--against', old, '--detailed-exitcode']);
+    expect(changed.code, changed.stderr).toBe(2);
+    expect(changed.stdout).toContain('site bravo (new)');
+    expect((await runCli(config, ['plan', '--against', old])).code).toBe(0);
+    expect((await runCli(config, ['plan', '--against', old, '--detailed-exitcode', '--format', 'yaml'])).code).toBe(1);
+    expect((await runCli(config, ['plan', '--against', old, '--detailed-exitcode', '--sites', 'missing.yaml'])).code).toBe(1);
   });
 });

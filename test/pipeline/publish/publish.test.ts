@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RefusedError } from '../../../src/pipeline/shared/errors.js';
 import { publish, type PublishOptions } from '../../../src/pipeline/publish/publish.js';
+import { formatPlan } from '../../../src/pipeline/publish/plan.js';
 import type { ManifestFile } from '../../../src/charts/render.js';
 import { canaryYaml, fleetOf, sitesYaml, swap, tempDir } from '../../support/fixtures.js';
 import { bareRepo, commitInputs, configRepo, git, GIT_ENV, treeAt } from '../../support/git.js';
@@ -83,6 +84,46 @@ describe('publish (push mode, bare repo on disk)', () => {
     expect(after.get('README.md')).toBe('manifests\n');
   });
 
+  it('with --path . owns only the files it wrote: a README and another app are left alone and listed as not managed', async () => {
+    const { root, remote, opts } = await setup();
+    const seed = join(root, 'seed');
+    await git(root, 'clone', '-q', remote, seed);
+    mkdirSync(join(seed, 'other-app'));
+    writeFileSync(join(seed, 'README.md'), 'manifests\n');
+    writeFileSync(join(seed, 'other-app/deployment.yaml'), 'kind: Deployment\n');
+    writeFileSync(join(seed, 'other-app/service.yaml'), 'kind: Service\n');
+    await git(seed, 'add', '.');
+    await git(seed, '-c', 'user.name=x', '-c', 'user.email=x@x', 'commit', '-q', '-m', 'theirs');
+    await git(seed, 'push', '-q', 'origin', 'HEAD:main');
+    const theirs = ['README.md', 'other-app/deployment.yaml', 'other-app/service.yaml'];
+
+    const first = await publish(render(sitesYaml(three), canaryYaml()), opts({ path: '.' }));
+    expect(first.plan.unmanaged).toEqual(theirs);
+    expect(formatPlan(first.plan, 'text')).toContain('not managed by Aviary, left as they are: README.md, other-app/ (2 files)');
+    const second = await publish(render(sitesYaml(three.slice(0, 1)), canaryYaml()), opts({ path: '.' }));
+    expect(second.plan.teardown).toEqual(['bravo', 'charlie']);
+    expect(second.plan.files.removed).toBeGreaterThanOrEqual(2);
+    const tree = await treeAt(remote, 'main');
+    for (const path of theirs) expect(tree.has(path)).toBe(true);
+    expect(tree.get('other-app/service.yaml')).toBe('kind: Service\n');
+  });
+
+  it('refuses to overwrite a file it did not write where its own would go; the remote is untouched', async () => {
+    const { root, remote, opts } = await setup();
+    const seed = join(root, 'seed');
+    await git(root, 'clone', '-q', remote, seed);
+    mkdirSync(join(seed, 'argocd'));
+    writeFileSync(join(seed, 'argocd/project.yaml'), 'kind: AppProject # hand-written\n');
+    await git(seed, 'add', '.');
+    await git(seed, '-c', 'user.name=x', '-c', 'user.email=x@x', 'commit', '-q', '-m', 'theirs');
+    await git(seed, 'push', '-q', 'origin', 'HEAD:main');
+    const before = await head(remote);
+    const error = await publish(render(sitesYaml(three), canaryYaml()), opts()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RefusedError);
+    expect(String(error)).toMatch(/argocd\/project\.yaml in the manifests repository was not written by Aviary.*another --path/);
+    expect(await head(remote)).toBe(before);
+  });
+
   it('in a fleet of 2,000 sites in Argo CD shards, a one-site change commits one file', async () => {
     const { remote, opts } = await setup();
     const canary = canaryYaml({ extra: 'argocd:\n  shards: 8\n' });
@@ -94,12 +135,22 @@ describe('publish (push mode, bare repo on disk)', () => {
     expect(changed[0]).toMatch(/^sites\/[0-7]\/site-00042\.yaml$/);
   }, 120_000);
 
+  it('its work root ignores itself: `git add -A` in the config repo afterwards stages nothing of it', async () => {
+    const { root, opts } = await setup();
+    const config = join(root, 'config');
+    await git(root, 'init', '-q', config);
+    await publish(render(sitesYaml(three), canaryYaml()), opts({ workRoot: join(config, '.aviary/manifests') }));
+    await git(config, 'add', '-A');
+    expect((await git(config, 'status', '--porcelain', '--untracked-files=all')).trim()).toBe('');
+    expect(readdirSync(join(config, '.aviary/manifests')).filter((name) => !name.startsWith('.'))).toHaveLength(1);
+  });
+
   it('reuses its work dir: a second publish only rewrites files whose bytes differ', async () => {
     const { root, opts } = await setup();
     const files = render(sitesYaml(three), canaryYaml());
     await publish(files, opts());
     const workDir = join(root, 'work');
-    const [dir] = readdirSync(workDir);
+    const [dir] = readdirSync(workDir).filter((name) => !name.startsWith('.'));
     const alpha = join(workDir, dir!, 'sites/alpha/alpha.yaml');
     const bravo = join(workDir, dir!, 'sites/bravo/bravo.yaml');
     const { mtimeMs: alphaBefore } = statSync(alpha);

@@ -24,11 +24,10 @@ import { plural } from '../../shared/words.js';
 import { declaredSites, hookPlan, lastDeployedSites, undeclaredIds } from '../../stages/which-sites.js';
 import { globals, withOptions, type OptionUse } from '../options.js';
 import { argoCdTarget } from '../../publish/argocd.js';
+import type { ManifestsTarget } from '../../publish/target.js';
+import { targetOf } from '../publish-flags.js';
 
 interface CommonOptions extends HookFlags {
-  readonly manifestsRepo?: string;
-  readonly branch: string;
-  readonly path: string;
   readonly retries: number;
   readonly concurrency: number;
   readonly json?: boolean;
@@ -49,7 +48,7 @@ const AWS_OPTIONS: readonly OptionUse[] = ['awsRegion', 'awsAccessKeyId', 'awsSe
 
 /** What every hook command that works on sites takes. */
 const HOOK_OPTIONS: readonly OptionUse[] = [
-  'table', 'bucket', 'secretPrefix', 'mysqlUrl', 'mysqlSecret', 'dbHost', 'manifestsRepo', 'branch', 'path', 'retries', 'concurrency', ...AWS_OPTIONS, 'json',
+  'table', 'bucket', 'secretPrefix', 'mysqlUrl', 'mysqlSecret', 'dbHost', 'manifestsRepo', 'branch', 'path', 'force', 'retries', 'concurrency', ...AWS_OPTIONS, 'json',
 ];
 
 export function register(program: Command): void {
@@ -62,7 +61,7 @@ export function register(program: Command): void {
     .action(async (ids: string[], opts: CommonOptions, cmd: Command) => {
       const { sites: sitesPath, canary: canaryPath } = globals(cmd);
       const fleet = loadFleet(sitesPath, canaryPath);
-      const sites = ids.length > 0 ? declaredSites(ids, fleet, sitesPath) : (await planFromLastDeploy(opts, sitesPath, canaryPath, fleet)).provision;
+      const sites = ids.length > 0 ? declaredSites(ids, fleet, sitesPath) : (await planFromLastDeploy(manifestsOf(cmd, fleet), sitesPath, canaryPath, fleet)).provision;
       if (sites.length === 0) return say(opts, { provisioned: [], steps: [] }, 'Nothing to provision.');
       const steps = await run(opts, fleet, (ctx) => provisionSites(ctx, sites, { concurrency: opts.concurrency }));
       say(opts, { provisioned: sites.map((s) => s.id), steps }, summary('Provisioned', sites.map((s) => s.id), steps));
@@ -79,7 +78,8 @@ export function register(program: Command): void {
     .action(async (ids: string[], opts: TeardownOptions, cmd: Command) => {
       const { sites: sitesPath, canary: canaryPath } = globals(cmd);
       const fleet = loadFleet(sitesPath, canaryPath);
-      const targets = ids.length > 0 ? undeclaredIds(ids, fleet, sitesPath) : (await planFromLastDeploy(opts, sitesPath, canaryPath, fleet)).teardown;
+      const manifests = manifestsOf(cmd, fleet);
+      const targets = ids.length > 0 ? undeclaredIds(ids, fleet, sitesPath) : (await planFromLastDeploy(manifests, sitesPath, canaryPath, fleet)).teardown;
       const recoveryDays = checkRecoveryDays(opts.recoveryDays);
       if (opts.dryRun) {
         const prefix = resolveSecretPrefix(opts, fleet.canary.settings.secrets.prefix);
@@ -93,7 +93,7 @@ export function register(program: Command): void {
         return say(opts, { dryRun: true, teardown: targets, recoveryDays }, `${text}\nDry run: nothing was deleted.`);
       }
       checkTeardownAllowed(targets, opts.threshold, opts.confirm);
-      const manifestsRepo = requireManifestsRepo(opts, 'check that the sites are no longer published');
+      const manifestsRepo = requireManifestsRepo(manifests, 'check that the sites are no longer published');
       const configDir = await configDirOf(sitesPath);
       const outcome = await run(opts, fleet, (ctx) =>
         runTeardowns(ctx, {
@@ -103,7 +103,7 @@ export function register(program: Command): void {
             declared: new Set(fleet.sites.map((s) => s.id)),
             configDir,
             sitesPath,
-            manifests: { repo: manifestsRepo, branch: opts.branch, path: opts.path, workRoot: opts.workDir, credentials: credentialsFrom({}) },
+            manifests: { repo: manifestsRepo, branch: manifests.branch, path: manifests.path, workRoot: opts.workDir, credentials: credentialsFrom({}) },
           },
           graceMs: opts.teardownGrace,
           recoveryDays,
@@ -188,9 +188,14 @@ function argocdWaitFor(opts: TeardownOptions, fleet: Fleet) {
   return target ? { target, waitMs: opts.argocdWait } : undefined;
 }
 
-function requireManifestsRepo(opts: CommonOptions, why: string): string {
-  if (!opts.manifestsRepo) throw new UsageError(`pass --manifests-repo (or AVIARY_MANIFESTS_REPO) so the hook can ${why}`);
-  return opts.manifestsRepo;
+/** The manifests repository, branch and folder: as given, else as canary.yaml's argocd settings say (the last deploy is read there). */
+function manifestsOf(cmd: Command, fleet: Fleet): ManifestsTarget {
+  return targetOf(cmd, fleet.canary, { repoFlag: 'manifestsRepo' });
+}
+
+function requireManifestsRepo(manifests: ManifestsTarget, why: string): string {
+  if (!manifests.repo) throw new UsageError(`pass --manifests-repo (or AVIARY_MANIFESTS_REPO, or set argocd.repoURL in canary.yaml) so the hook can ${why}`);
+  return manifests.repo;
 }
 
 /** The config repository holding sites.yaml: teardown reads its remote to check a site is gone there too. */
@@ -200,11 +205,11 @@ async function configDirOf(sitesPath: string): Promise<string> {
   return top;
 }
 
-async function planFromLastDeploy(opts: CommonOptions, sitesPath: string, canaryPath: string, fleet: Fleet): Promise<{ provision: Site[]; teardown: string[] }> {
-  if (!opts.manifestsRepo) {
+async function planFromLastDeploy(manifests: ManifestsTarget, sitesPath: string, canaryPath: string, fleet: Fleet): Promise<{ provision: Site[]; teardown: string[] }> {
+  if (!manifests.repo) {
     throw new UsageError('name the sites (e.g. aviary hook provision ID…), or pass --manifests-repo (or AVIARY_MANIFESTS_REPO) so the hook can compare with the last deploy');
   }
-  const previous = await lastDeployedSites({ manifestsRepo: opts.manifestsRepo, branch: opts.branch, path: opts.path, sitesPath, canaryPath });
+  const previous = await lastDeployedSites({ manifestsRepo: manifests.repo, branch: manifests.branch, path: manifests.path, sitesPath, canaryPath });
   return hookPlan(previous, fleet);
 }
 

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { runCi, ciInvocation, describeInvocation } from '../../ci/ci.js';
-import { UsageError } from '../../shared/errors.js';
 import { credentialsFrom } from '../../git/credentials.js';
 import { mask } from '../../shared/mask.js';
 import { DEFAULT_RETRY } from '../../hook/retry.js';
@@ -10,6 +9,7 @@ import { createProgress } from '../../shared/progress.js';
 import type { PublishMode } from '../../publish/publish.js';
 import { ciSettingsHelp } from '../../options/docs.js';
 import { globals, withOptions, type OptionUse } from '../options.js';
+import { requireRepo, targetOf } from '../publish-flags.js';
 
 /** The flags of `aviary pipeline`: publish's and hook's, under the same names and variables. */
 export interface PipelineFlags {
@@ -24,6 +24,7 @@ export interface PipelineFlags {
   readonly githubRepo?: string;
   readonly source?: string;
   readonly allowDirty?: boolean;
+  readonly createBranch?: boolean;
   readonly table?: string;
   readonly bucket?: string;
   readonly secretPrefix?: string;
@@ -44,7 +45,7 @@ export interface PipelineFlags {
 const PIPELINE_OPTIONS: readonly OptionUse[] = [
   'manifestsRepo',
   { name: 'repo', hidden: true },
-  'branch', 'path', 'mode', 'token', 'gitToken', 'gitUsername', 'workDir', 'githubUrl', 'githubRepo', 'githubToken', 'source', 'allowDirty',
+  'branch', 'path', 'force', 'createBranch', 'mode', 'token', 'gitToken', 'gitUsername', 'workDir', 'githubUrl', 'githubRepo', 'githubToken', 'source', 'allowDirty',
   'table', 'bucket', 'secretPrefix', 'mysqlUrl', 'mysqlSecret', 'dbHost', 'retries', 'concurrency',
   'recoveryDays', 'teardownGrace', 'argocdUrl', 'argocdToken', 'argocdWait', 'confirm', 'threshold',
   'awsRegion', 'awsAccessKeyId', 'awsSecretAccessKey', 'awsSessionToken', 'awsEndpointUrl', 'json',
@@ -57,8 +58,8 @@ export function register(program: Command): void {
   )
     .action(async (opts: PipelineFlags, cmd: Command) => {
       const g = globals(cmd);
-      const repo = opts.manifestsRepo ?? opts.repo;
-      if (!repo) throw new UsageError('no manifests repository: pass --manifests-repo URL|PATH or set AVIARY_MANIFESTS_REPO');
+      const target = targetOf(cmd, g.canary, { repoFlag: 'manifestsRepo' });
+      const repo = requireRepo(target, '--manifests-repo');
       const credentials = credentialsFrom({ token: opts.token });
       const out = opts.json ? process.stderr : process.stdout;
       const progress = createProgress(out, { scrub: mask });
@@ -69,8 +70,9 @@ export function register(program: Command): void {
         allowDirty: opts.allowDirty,
         manifests: {
           repo,
-          branch: opts.branch,
-          path: opts.path,
+          branch: target.branch,
+          path: target.path,
+          createBranch: opts.createBranch,
           mode: opts.mode,
           workRoot: opts.workDir,
           credentials,

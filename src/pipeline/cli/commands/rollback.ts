@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { landInputCommit, type InputCommitKind } from '../../stages/input-commit.js';
 import { answer, say } from '../print.js';
 import { globals, withOptions } from '../options.js';
-import { PUBLISH_OPTIONS, publishInputsOptions, reportPublish, requireRepo, type PublishFlags } from '../publish-flags.js';
+import { PUBLISH_OPTIONS, publishInputsOptions, reportPublish, requireRepo, targetOf, type PublishFlags } from '../publish-flags.js';
 
 interface InputCommitFlags extends PublishFlags {
   readonly pushConfig: boolean;
@@ -42,13 +42,15 @@ export function register(program: Command): void {
 
 async function land(kind: InputCommitKind, target: string | undefined, opts: InputCommitFlags, cmd: Command): Promise<void> {
   // A pull request in the config repo publishes nothing now: the pipeline does when it merges.
-  const repo = opts.mode === 'push' ? requireRepo(opts.repo) : (opts.repo ?? '');
-  const outcome = await landInputCommit(kind, { ...publishInputsOptions(globals(cmd), opts, repo), target, pushConfig: opts.pushConfig });
+  const g = globals(cmd);
+  const manifests = targetOf(cmd, g.canary);
+  if (opts.mode === 'push') requireRepo(manifests);
+  const outcome = await landInputCommit(kind, { ...publishInputsOptions(g, opts, manifests), target, pushConfig: opts.pushConfig });
   switch (outcome.status) {
     case 'unchanged':
       return say('Nothing to propose: the config repo already holds these inputs.');
     case 'published':
-      return reportPublish(outcome.publish, opts, repo);
+      return reportPublish(outcome.publish, opts, manifests);
     case 'pull-request': {
       const { pullRequest, branch } = outcome;
       return answer(opts.json, { status: 'pull-request', branch, commit: outcome.commit, pullRequest }, () =>

@@ -1,0 +1,25 @@
+// The `aviary` executable as a shell runs it: its version, and no stack
+// trace when its reader goes away.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { CLI, expectOk, fleetDir, runCli } from '../../support/cli.js';
+import { REPO_ROOT } from '../../support/fixtures.js';
+
+describe('aviary', () => {
+  it('--version prints the version of the package', async () => {
+    const { version } = JSON.parse(readFileSync(`${REPO_ROOT}/package.json`, 'utf8')) as { version: string };
+    const r = expectOk(await runCli(['--version'], { cwd: REPO_ROOT }));
+    expect(r.stdout).toBe(`${version}\n`);
+  });
+
+  it('`aviary plan | head -c 100` ends quietly with exit 0 when head stops reading (EPIPE), no stack trace', () => {
+    const w = fleetDir(Array.from({ length: 300 }, (_, i) => ({ id: `site-${i}` })));
+    mkdirSync(w.path('empty'));
+    // pipefail: the pipeline's status is node's when node fails.
+    const r = spawnSync('bash', ['-c', `set -o pipefail; node "${CLI}" plan --against empty | head -c 100 >/dev/null`], { cwd: w.dir, encoding: 'utf8' });
+    w.remove();
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+});
