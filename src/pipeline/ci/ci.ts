@@ -254,7 +254,9 @@ function parseJson(text: string): unknown {
 
 // ---- running it ----
 
-const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
+/** Set by scripts/bundle-action.mjs: in the Action's one-file build, this file is the CLI. */
+declare const __AVIARY_BUNDLE__: boolean | undefined;
+const CLI = fileURLToPath(typeof __AVIARY_BUNDLE__ === 'boolean' ? import.meta.url : new URL('../cli.js', import.meta.url));
 
 /** Runs the CI step and returns its exit status (the CLI's own). */
 export async function runCi(env: NodeJS.ProcessEnv, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {

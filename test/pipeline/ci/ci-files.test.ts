@@ -1,6 +1,6 @@
 // action.yml, the Dockerfile and the example CI files agree with what
 // `aviary ci` reads: every input and setting they use is one it knows, the
-// composite action passes every input through, and each example step maps to
+// action runs the prebuilt bundle, and each example step maps to
 // the aviary command it is meant to run (checked with the real `ci --print`).
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -18,14 +18,11 @@ function print(env: Record<string, string>): Promise<CliResult> {
 }
 
 const action = parse(read('action.yml'));
-const step = action.runs.steps.find((s: { id?: string }) => s.id === 'aviary');
 
-/** What GitHub does for the composite step: evaluate `${{ inputs.x }}` (unset inputs are ''). */
+/** What the runner gives a JavaScript action: every declared input as INPUT_<NAME> (dashes kept), '' when unset. */
 function actionEnv(inputs: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = { GITHUB_ACTIONS: 'true' };
-  for (const [k, v] of Object.entries(step.env as Record<string, string>)) {
-    env[k] = String(v).replace(/\$\{\{\s*inputs\.([\w-]+)\s*\}\}/g, (_m, name: string) => inputs[name] ?? '');
-  }
+  for (const name of Object.keys(action.inputs)) env[`INPUT_${name.toUpperCase()}`] = inputs[name] ?? '';
   return env;
 }
 
@@ -35,16 +32,11 @@ describe('action.yml', () => {
       CI_SETTINGS.filter((s) => !/^aws_(access|secret|session|endpoint)/.test(s.name)).map((s) => kebab(s.name)).sort(),
     );
     expect(action.inputs.command.required).toBe(true);
-    expect(Object.keys(action.outputs)).toEqual(expect.arrayContaining(['manifests-commit', 'pr-url']));
-    for (const [name, output] of Object.entries(action.outputs as Record<string, { value: string }>)) {
-      expect(output.value).toBe(`\${{ steps.aviary.outputs.${name} }}`);
-    }
+    expect(Object.keys(action.outputs)).toEqual(expect.arrayContaining(['manifests-commit', 'pr-url', 'plan', 'has-changes', 'valid']));
   });
 
-  it('passes every input to the step and runs aviary ci', () => {
-    const passed = Object.values(step.env as Record<string, string>).join('\n');
-    for (const name of Object.keys(action.inputs)) expect(passed).toContain(`\${{ inputs.${name} }}`);
-    expect(step.run).toContain('lib/pipeline/cli.js" ci');
+  it('runs the prebuilt bundle on the runner\'s Node LTS: nothing is installed or compiled at use time', () => {
+    expect(action.runs).toEqual({ using: 'node24', main: 'action/aviary.mjs' });
   });
 
   it('maps a pipeline step with the example inputs onto aviary pipeline (through the real CLI)', async () => {
@@ -90,8 +82,8 @@ describe('examples', () => {
     }
     expect(mapped).toEqual([
       'check/validate: aviary validate --json',
-      'check/plan: AVIARY_GIT_TOKEN=*** aviary plan --format=json --against=https://github.com/your-org/wp-fleet-manifests.git',
-      expect.stringMatching(/^deploy\/pipeline: AVIARY_GIT_TOKEN=\*\*\* AVIARY_MYSQL_URL=\*\*\* AWS_REGION=us-west-2 .* aviary pipeline --json --manifests-repo=https:\/\/github.com\/your-org\/wp-fleet-manifests.git --mode=push --table=wp-fleet-sites --bucket=wp-fleet-files --db-host=mysql.wp-platform.svc:3306$/),
+      'check/plan: AVIARY_GIT_TOKEN=*** aviary plan --format=json',
+      expect.stringMatching(/^deploy\/pipeline: AVIARY_GIT_TOKEN=\*\*\* AVIARY_MYSQL_URL=\*\*\* AWS_REGION=us-west-2 .* aviary pipeline --json --mode=push --table=wp-fleet-sites --bucket=wp-fleet-files --db-host=mysql.wp-platform.svc:3306$/),
       expect.stringMatching(/^promote\/pipeline: .* aviary pipeline --json /),
     ]);
     const promote = docs[2].steps[0].commands.join('\n');
@@ -101,7 +93,10 @@ describe('examples', () => {
 
   it('the Dockerfile installs git and runs aviary ci', () => {
     const dockerfile = read('Dockerfile');
-    expect(dockerfile).toMatch(/^FROM node:20/m);
+    expect(dockerfile.match(/^FROM node:\d+/gm)).toEqual(['FROM node:24', 'FROM node:24']);
+    expect(dockerfile).toMatch(/npm ci .*--omit=optional/);
+    expect(dockerfile).toMatch(/npm prune --omit=dev --omit=optional/);
+    expect(dockerfile).toMatch(/apt-get install .*\bmariadb-client\b/);
     expect(dockerfile).toMatch(/apt-get install .*\bgit\b/);
     expect(dockerfile).toContain('ENTRYPOINT ["node", "/opt/aviary/lib/pipeline/cli.js", "ci"]');
     expect(read('.dockerignore').split('\n')).toEqual(expect.arrayContaining(['node_modules', 'lib', '.git']));

@@ -13,6 +13,15 @@ describe('aviary', () => {
     expect(r.stdout).toBe(`${version}\n`);
   });
 
+  it('prints no runtime warning of its dependencies (the AWS SDK warns on every run under Node 20)', async () => {
+    const r = await runCli(['hook', 'provision', 'rrr', '--table', 't', '--bucket', 'b', '--mysql-url', 'mysql://root:x@127.0.0.1:9', '--retries', '0'], {
+      cwd: REPO_ROOT,
+      env: { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', AWS_ENDPOINT_URL: 'http://127.0.0.1:9' },
+    });
+    expect(r.code).not.toBe(0); // nothing answers on port 9: the SDK was loaded and used
+    expect(r.stderr).not.toMatch(/Warning|DeprecationWarning|\(node:\d+\)/);
+  });
+
   it('`aviary plan | head -c 100` ends quietly with exit 0 when head stops reading (EPIPE), no stack trace', () => {
     const w = fleetDir(Array.from({ length: 300 }, (_, i) => ({ id: `site-${i}` })));
     mkdirSync(w.path('empty'));

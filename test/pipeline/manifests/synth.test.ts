@@ -219,9 +219,7 @@ describe('the CLI', () => {
     expect(r.stderr).toMatch(/unknown option/);
   });
 
-  it('honours CDK8S_OUTDIR, as `cdk8s synth` (cdk8s.yaml) runs it', () => {
-    const app = readFileSync(join(REPO_ROOT, 'cdk8s.yaml'), 'utf8').match(/^app: (.*)$/m)?.[1];
-    expect(app).toBe('node lib/pipeline/cli.js synth');
+  it('honours CDK8S_OUTDIR, the output variable of cdk8s apps', () => {
     const r = runCliSync(['synth'], { cwd: work, env: { CDK8S_OUTDIR: 'out-by-cdk8s' } });
     expect(r.code).toBe(0);
     expect(filesUnder(join(work, 'out-by-cdk8s')).size).toBe(EXAMPLE_FILES);
