@@ -1,6 +1,6 @@
 // Builds action/aviary.mjs: the whole CLI and its dependencies in one file, so
 // the GitHub Action runs it as it is (no npm ci, no tsc at use time).
-// `npm run bundle` writes it; test/pipeline/action.test.ts rebuilds it into a
+// `npm run bundle` writes it; test/pipeline/cli/action.test.ts rebuilds it into a
 // temporary file and fails when the committed one differs from src/.
 // Usage: node scripts/bundle-action.mjs [OUTFILE]
 import { readFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ const { version } = JSON.parse(readFileSync(`${root}/package.json`, 'utf8'));
 
 await build({
   absWorkingDir: root,
-  entryPoints: ['src/pipeline/action.ts'],
+  entryPoints: ['src/pipeline/cli/action.ts'],
   outfile: process.argv[2] ?? 'action/aviary.mjs',
   bundle: true,
   platform: 'node',

@@ -1,9 +1,13 @@
-// Rewrites the README's generated option tables from the built CLI (npm run docs).
-import { readFileSync, writeFileSync } from 'node:fs';
+// Rewrites the generated option tables in README.md and docs/*.md from the built CLI (npm run docs).
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { withReadmeTables } from '../lib/pipeline/cli/readme.js';
 
-const path = new URL('../README.md', import.meta.url);
-const before = readFileSync(path, 'utf8');
-const after = await withReadmeTables(before);
-if (after !== before) writeFileSync(path, after);
-console.log(after === before ? 'README.md: tables up to date' : 'README.md: tables rewritten');
+const root = new URL('..', import.meta.url);
+const files = ['README.md', ...readdirSync(new URL('docs/', root)).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+for (const file of files) {
+  const path = new URL(file, root);
+  const before = readFileSync(path, 'utf8');
+  const after = await withReadmeTables(before);
+  if (after !== before) writeFileSync(path, after);
+  console.log(`${file}: ${after === before ? 'tables up to date' : 'tables rewritten'}`);
+}

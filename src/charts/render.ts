@@ -31,7 +31,7 @@ export interface ManifestFile {
  *
  * Each site is built in an App of its own and turned into JSON object by
  * object: cdk8s's own `App.synth()` re-walks the whole app once per chart,
- * which is quadratic in the number of sites (see the README's benchmark).
+ * which is quadratic in the number of sites (see docs/performance.md).
  */
 export function renderFleet(fleet: Fleet, options: RenderOptions = {}): ManifestFile[] {
   return [...eachManifestFile(fleet, options)];

@@ -5,7 +5,7 @@ import { hostMapName, siteNames, siteSecretsName, webShard } from '../sites/name
 import type { Canary, Color, Site } from '../sites/types.js';
 
 /**
- * The web image contract (README, "The web image contract"): what a pod of
+ * The web image contract (docs/generated.md, "The web image contract"): what a pod of
  * a color finds for a request's Host. Every site's hostnames map to its id,
  * URL and S3 prefix (ConfigMaps `aviary-sites-NN`), and its database
  * credentials and keys and salts come from Secrets Manager as files

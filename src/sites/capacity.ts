@@ -44,6 +44,6 @@ export function layoutWarnings(fleet: Fleet): string[] {
   const shards = 2 ** Math.ceil(Math.log2(sites.length / 150));
   return [
     `${sites.length} sites make ${sites.length} Argo CD Applications, one per site: more than ${PER_SITE_APPLICATIONS_LIMIT} strains Argo CD's controller and the ApplicationSet's status. ` +
-      `Set argocd.shards: ${shards} in canary.yaml to group them (${Math.ceil(sites.length / shards)} sites per Application; the sites move to the new Applications once, see the README's "Argo CD at fleet scale").`,
+      `Set argocd.shards: ${shards} in canary.yaml to group them (${Math.ceil(sites.length / shards)} sites per Application; the sites move to the new Applications once, see "Argo CD at fleet scale" in Aviary's docs/generated.md).`,
   ];
 }

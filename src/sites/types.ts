@@ -144,7 +144,7 @@ export interface FleetSettings {
      */
     readonly queue?: string;
   };
-  /** The shared web tier (see the README's "web image contract"). */
+  /** The shared web tier (see docs/generated.md, "The web image contract"). */
   readonly web: {
     readonly serviceAccount: {
       /** @default 'aviary-web' */

@@ -1,5 +1,5 @@
 // The web image contract as generated: the host map and site-secret shards,
-// the ServiceAccount, and what every web pod mounts (README, "The web image contract").
+// the ServiceAccount, and what every web pod mounts (docs/generated.md, "The web image contract").
 import { describe, expect, it } from 'vitest';
 import { renderFleet } from '../../src/charts/render.js';
 import { InvalidInputError } from '../../src/sites/problems.js';

@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CANARY_FIXTURE, REPO_ROOT, scratchDir, SITES_FIXTURE } from '../support/fixtures.js';
+import { REPO_ROOT, scratchDir, SITES_FIXTURE } from '../support/fixtures.js';
 
 const root = scratchDir('aviary-package-');
 const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string; scripts: Record<string, string>; bin: Record<string, string> };
@@ -16,6 +16,7 @@ describe('the npm package', () => {
     const packed = JSON.parse(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', root], REPO_ROOT)) as { filename: string; files: { path: string }[] }[];
     const files = packed[0]!.files.map((f) => f.path);
     expect(files).toContain('lib/pipeline/cli.js');
+    expect(files).toContain('canary.yaml'); // the example a new fleet starts from (README, "Use it for your fleet")
     expect(files.filter((f) => /^(src|test|dist|node_modules)\//.test(f))).toEqual([]);
 
     const app = join(root, 'app');
@@ -29,7 +30,7 @@ describe('the npm package', () => {
     expect(help.status, help.stderr).toBe(0);
     expect(help.stdout).toMatch(/Usage: aviary/);
     writeFileSync(join(app, 'sites.yaml'), SITES_FIXTURE);
-    writeFileSync(join(app, 'canary.yaml'), CANARY_FIXTURE);
+    writeFileSync(join(app, 'canary.yaml'), readFileSync(join(app, 'node_modules/aviary/canary.yaml'), 'utf8'));
     const synth = aviary('synth');
     expect(synth.status, synth.stderr).toBe(0);
     expect(synth.stderr).toBe('');

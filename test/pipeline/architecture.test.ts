@@ -1,4 +1,4 @@
-// The layout of src/pipeline is its architecture (README "Architecture"):
+// The layout of src/pipeline is its architecture (docs/development.md, "Architecture"):
 // each part imports only the parts below it, so no part can reach back up
 // into the command line, and the model never imports cdk8s.
 import { readdirSync, readFileSync } from 'node:fs';

@@ -69,9 +69,31 @@ export function exitCodeOf(error: unknown): number {
   return known(error) ? error.exitCode : 1;
 }
 
+/** A file or folder Aviary could not read or write (a path given by the user, a full disk): said as such, not as a crash. */
+type FileSystemError = Error & { readonly code: string; readonly syscall: string; readonly path: string };
+
+function isFileSystemError(error: unknown): error is FileSystemError {
+  const e = error as Partial<FileSystemError> | undefined;
+  return error instanceof Error && typeof e?.code === 'string' && typeof e.syscall === 'string' && typeof e.path === 'string';
+}
+
+const FILE_SYSTEM_WORDS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file or folder',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EISDIR: 'a folder, where a file was expected',
+  EACCES: 'permission denied',
+  EPERM: 'not permitted',
+  EROFS: 'a read-only file system',
+  ENOSPC: 'no space left on the device',
+  EEXIST: 'already exists',
+};
+
 /** What the CLI prints for a failure: the one place an error becomes a message. */
 export function errorReport(error: unknown): string {
   if (error instanceof InvalidInputError) return `${error.problems.map(formatProblem).join('\n')}\n${error.total} problem(s); nothing was written.`;
   if (known(error)) return `error: ${error.message}`;
+  if (isFileSystemError(error)) {
+    return `error: ${error.path}: ${FILE_SYSTEM_WORDS[error.code] ?? error.code} (${error.syscall}). Check the paths given (--out, --sites, --canary, --work-dir) and their permissions.`;
+  }
   return `internal error (please report it): ${error instanceof Error ? error.stack : String(error)}`;
 }

@@ -22,6 +22,17 @@ describe('aviary', () => {
     expect(r.stderr).not.toMatch(/Warning|DeprecationWarning|\(node:\d+\)/);
   });
 
+  it('a path that cannot be written is an error naming it, not a stack trace', async () => {
+    const w = fleetDir([{ id: 'alpha' }]);
+    for (const out of ['sites.yaml', 'sites.yaml/dist']) {
+      const r = await w.run(['synth', '--out', out]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^error: .*sites\.yaml.*: a part of the path is a file, not a folder \(\w+\)\. Check the paths given/);
+      expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+    }
+    w.remove();
+  });
+
   it('`aviary plan | head -c 100` ends quietly with exit 0 when head stops reading (EPIPE), no stack trace', () => {
     const w = fleetDir(Array.from({ length: 300 }, (_, i) => ({ id: `site-${i}` })));
     mkdirSync(w.path('empty'));

@@ -1,16 +1,35 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, posix } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readmeTables, withReadmeTables } from '../../../src/pipeline/cli/readme.js';
 
-const README = readFileSync(join(import.meta.dirname, '../../../README.md'), 'utf8');
+const ROOT = join(import.meta.dirname, '../../..');
+/** The README and the reference pages under docs/, by path. */
+const DOCS = new Map(
+  ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)].map((f) => [f, readFileSync(join(ROOT, f), 'utf8')]),
+);
 
 describe("the README's option tables", () => {
   it('are generated from the commands as built (run npm run docs when this fails)', async () => {
+    const all = [...DOCS.values()].join('\n');
     for (const name of (await readmeTables()).keys()) {
-      expect(README, `README.md has no <!-- options:${name} --> block`).toContain(`<!-- options:${name} -->\n`);
+      expect(all, `no <!-- options:${name} --> block in README.md or docs/`).toContain(`<!-- options:${name} -->\n`);
     }
-    expect(await withReadmeTables(README)).toBe(README);
+    for (const [file, text] of DOCS) expect(await withReadmeTables(text), file).toBe(text);
+  });
+
+  it('links between the README and docs/ lead to a file and a heading that exist', () => {
+    const slug = (h: string) => h.trim().toLowerCase().replace(/[^\w\- ]/g, '').replaceAll(' ', '-');
+    const headings = new Map([...DOCS].map(([file, text]) => [file, new Set([...text.matchAll(/^#+ (.*)$/gm)].map((m) => slug(m[1]!)))]));
+    for (const [file, text] of DOCS) {
+      for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^[a-z]+:/.test(target!)) continue;
+        const [path, anchor] = target!.split('#');
+        const resolved = path ? posix.normalize(posix.join(posix.dirname(file), path)) : file;
+        expect(existsSync(join(ROOT, resolved)), `${file}: ${target}`).toBe(true);
+        if (anchor) expect(headings.get(resolved)?.has(anchor), `${file}: ${target}`).toBe(true);
+      }
+    }
   });
 
   it('list what each command really takes', async () => {

@@ -124,17 +124,6 @@ describe('publish (push mode, bare repo on disk)', () => {
     expect(await head(remote)).toBe(before);
   });
 
-  it('in a fleet of 2,000 sites in Argo CD shards, a one-site change commits one file', async () => {
-    const { remote, opts } = await setup();
-    const canary = canaryYaml({ extra: 'argocd:\n  shards: 8\n' });
-    await publish(render(fleetOf(2000), canary), opts());
-    const first = await head(remote);
-    await publish(render(swap(fleetOf(2000), 'name: "Site 42"', 'name: "Site 42, renamed"'), canary), opts());
-    const changed = (await git(remote, 'diff', '--name-only', first, 'main')).trim().split('\n');
-    expect(changed).toHaveLength(1);
-    expect(changed[0]).toMatch(/^sites\/[0-7]\/site-00042\.yaml$/);
-  }, 120_000);
-
   it('its work root ignores itself: `git add -A` in the config repo afterwards stages nothing of it', async () => {
     const { root, opts } = await setup();
     const config = join(root, 'config');

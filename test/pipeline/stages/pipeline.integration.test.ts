@@ -89,7 +89,7 @@ describe('aviary pipeline', () => {
     const w = world([{ id }]);
     const r = await w.pipeline(['--manifests-repo', 'http://127.0.0.1:1/nowhere.git']);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/^error: pipeline stage "changes" failed \(later stages did not run; fix the cause and run the pipeline again\): git: read branch main/m);
+    expect(r.stderr).toMatch(/^error: pipeline stage "changes" failed \(later stages did not run; fix the cause and run the pipeline again\): git: listing the branches of http:\/\/127\.0\.0\.1:1\/nowhere\.git failed: .*\n.*could not be reached/m);
     expect(await registryStatus(aws, store.table, id)).toBeUndefined();
   });
 

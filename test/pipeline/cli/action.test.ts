@@ -4,9 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseOutputs } from '../support/ci.js';
-import { CLI, fleetDir } from '../support/cli.js';
-import { REPO_ROOT, scratchDir } from '../support/fixtures.js';
+import { parseOutputs } from '../../support/ci.js';
+import { CLI, fleetDir } from '../../support/cli.js';
+import { REPO_ROOT, scratchDir } from '../../support/fixtures.js';
 
 const BUNDLE = join(REPO_ROOT, 'action/aviary.mjs');
 const root = scratchDir('aviary-action-');

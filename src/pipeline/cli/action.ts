@@ -3,4 +3,4 @@
 // `aviary ci`. The same file run with arguments is the plain CLI, which is
 // how `aviary ci` runs the command it maps the inputs to.
 if (process.argv.length <= 2) process.argv.push('ci');
-await import('./cli.js');
+await import('../cli.js');
