@@ -37,9 +37,15 @@ describe('the npm package', () => {
     expect(readdirSync(join(app, 'dist'))).toEqual(expect.arrayContaining(['argocd', 'services', 'sites']));
   });
 
-  it('a git install builds itself: prepare compiles lib/, which is not committed', () => {
-    expect(pkg.scripts.prepare).toBe('tsc -p tsconfig.json');
-    expect(pkg.bin.aviary).toBe('lib/pipeline/cli.js');
+  it('a git install builds itself (prepare compiles lib/, which is not committed) and runs', { timeout: 400_000 }, () => {
     expect(readFileSync(join(REPO_ROOT, '.gitignore'), 'utf8').split('\n')).toContain('lib/');
+    // What `npm i github:your-org/aviary` does, from this repository's committed HEAD.
+    const app = join(root, 'from-git');
+    execFileSync('mkdir', ['-p', app]);
+    writeFileSync(join(app, 'package.json'), '{ "name": "my-fleet", "private": true }\n');
+    npm(['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', `git+file://${REPO_ROOT}`], app);
+    const version = spawnSync('npx', ['--no-install', 'aviary', '--version'], { cwd: app, encoding: 'utf8' });
+    expect(version.stderr).toBe('');
+    expect(version.stdout).toBe(`${pkg.version}\n`);
   });
 });
