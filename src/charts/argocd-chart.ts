@@ -29,9 +29,19 @@ export const FLEET_KINDS: ReadonlyArray<{ readonly group: string; readonly kind:
   { group: 'batch', kind: 'Job' },
   { group: 'cert-manager.io', kind: 'Certificate' },
   { group: 'external-secrets.io', kind: 'ExternalSecret' },
-  { group: 'networking.k8s.io', kind: 'Ingress' },
   { group: 'policy', kind: 'PodDisruptionBudget' },
 ];
+
+/** The kind that routes the sites' hostnames, by routing.kind: only that one is allowed. */
+const ROUTING_KINDS = {
+  ingress: { group: 'networking.k8s.io', kind: 'Ingress' },
+  gateway: { group: 'gateway.networking.k8s.io', kind: 'HTTPRoute' },
+} as const;
+
+/** Every kind a fleet with these settings may deploy. */
+export function fleetKinds(settings: Canary['settings']): ReadonlyArray<{ readonly group: string; readonly kind: string }> {
+  return [...FLEET_KINDS, ROUTING_KINDS[settings.routing.kind]].sort((a, b) => a.group.localeCompare(b.group) || a.kind.localeCompare(b.kind));
+}
 
 /** On an Application: deleting it deletes what it deployed. On an ApplicationSet: its controller orphans the Applications first (see below). */
 const RESOURCES_FINALIZER = 'resources-finalizer.argocd.argoproj.io';
@@ -86,7 +96,7 @@ export class ArgoCdChart extends Chart {
         destinations: clusters.map((cluster) => ({ server: cluster.server, namespace })),
         // CreateNamespace=true creates the fleet namespace, a cluster-scoped object; no other is allowed.
         clusterResourceWhitelist: [{ group: '', kind: 'Namespace' }],
-        namespaceResourceWhitelist: FLEET_KINDS,
+        namespaceResourceWhitelist: fleetKinds(canary.settings),
       },
     });
 

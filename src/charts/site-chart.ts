@@ -3,7 +3,7 @@ import { ApiObject, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import { jobName, PREVIEW_TLS_SECRET, siteNames, type SiteNames } from '../sites/names.js';
-import { imageOf, JOB_KINDS, type Canary, type JobKind, type Site } from '../sites/types.js';
+import { COLORS, imageOf, JOB_KINDS, type Canary, type Color, type JobKind, type Site } from '../sites/types.js';
 import { KUEUE_QUEUE, SYNC_WAVE, siteLabels } from './labels.js';
 import { resourceRequirements } from './quantities.js';
 import { siteJobContract } from './web-tier.js';
@@ -34,9 +34,16 @@ export class SiteChart extends Chart {
     const names = siteNames(site.id, settings);
 
     new ApiObject(this, 'credentials', externalSecret(names, settings));
-    new k8s.KubeIngress(this, 'ingress', ingress(site, names, canary));
-    const preview = previewIngress(site, names, canary);
-    if (preview) new k8s.KubeIngress(this, 'preview', preview);
+    if (settings.routing.kind === 'gateway') {
+      new ApiObject(this, 'route', httpRoute(names.ingress, site.hostnames, backends(site), canary));
+      if (names.previewHostname) new ApiObject(this, 'preview', httpRoute(names.previewIngress, [names.previewHostname], [{ color: site.service }], canary));
+    } else {
+      new k8s.KubeIngress(this, 'ingress', ingress(site, names, canary));
+      const split = canaryIngress(site, names, canary);
+      if (split) new k8s.KubeIngress(this, 'canary', split);
+      const preview = previewIngress(site, names, canary);
+      if (preview) new k8s.KubeIngress(this, 'preview', preview);
+    }
 
     const jobs = siteJobs(site, names, canary);
     for (const kind of JOB_KINDS) new k8s.KubeJob(this, kind, jobs[kind]);
@@ -93,6 +100,53 @@ function ingress(site: Site, names: SiteNames, canary: Canary): k8s.KubeIngressP
       ingressClassName: settings.ingress.className,
       rules: site.hostnames.map((host) => rule(host, site.ingress)),
       tls: settings.ingress.tlsClusterIssuer ? [{ hosts: [...site.hostnames], secretName: names.tlsSecret }] : undefined,
+    },
+  };
+}
+
+/** ingress-nginx reads a canary Ingress's share from these (strings: "true", "10"). */
+export const NGINX_CANARY = 'nginx.ingress.kubernetes.io/canary';
+export const NGINX_CANARY_WEIGHT = 'nginx.ingress.kubernetes.io/canary-weight';
+
+/**
+ * A weighted split on ingress-nginx: a second Ingress for the same hosts,
+ * paths and path types, to the other color, marked canary with its share.
+ * ingress-nginx merges it into the main Ingress's upstreams; TLS and the
+ * other annotations stay the main Ingress's.
+ */
+function canaryIngress(site: Site, names: SiteNames, canary: Canary): k8s.KubeIngressProps | undefined {
+  if (!site.weights) return undefined;
+  const { settings } = canary;
+  const other = site.ingress === 'blue' ? 'green' : 'blue';
+  return {
+    metadata: {
+      name: names.canaryIngress,
+      annotations: { [SYNC_WAVE]: INGRESS_WAVE, [NGINX_CANARY]: 'true', [NGINX_CANARY_WEIGHT]: String(site.weights[other]) },
+    },
+    spec: { ingressClassName: settings.ingress.className, rules: site.hostnames.map((host) => rule(host, other)) },
+  };
+}
+
+/** The colors public traffic goes to, with their shares when split. */
+function backends(site: Site): { color: Color; weight?: number }[] {
+  return site.weights ? COLORS.map((color) => ({ color, weight: site.weights![color] })) : [{ color: site.ingress }];
+}
+
+/**
+ * Routing through the platform's Gateway: one HTTPRoute for `hostnames`,
+ * attached to routing.gateway, to the colors' Services (weights are
+ * proportional, here percentages). TLS is the Gateway's listeners'.
+ */
+function httpRoute(name: string, hostnames: readonly string[], to: readonly { color: Color; weight?: number }[], canary: Canary) {
+  const gateway = canary.settings.routing.gateway!;
+  return {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name, annotations: { [SYNC_WAVE]: INGRESS_WAVE } },
+    spec: {
+      parentRefs: [{ name: gateway.name, ...(gateway.namespace ? { namespace: gateway.namespace } : {}), ...(gateway.sectionName ? { sectionName: gateway.sectionName } : {}) }],
+      hostnames: [...hostnames],
+      rules: [{ backendRefs: to.map(({ color, weight }) => ({ name: color, port: 80, ...(weight === undefined ? {} : { weight }) })) }],
     },
   };
 }

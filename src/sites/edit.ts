@@ -192,6 +192,46 @@ export function rehomeSites(input: EditInput, ids: readonly string[], cluster: s
   return { texts: { sites: sites.text.result(), canary: input.canary.text }, moved, unchanged };
 }
 
+/**
+ * `ingress:` of each site set so that `to` gets `weight` percent of its
+ * public traffic and the other color the rest: a split `{blue: 90, green:
+ * 10}`, or one color when the weight is 0 or 100. Sites already so are left
+ * as they are.
+ */
+export function shiftSites(
+  input: EditInput,
+  ids: readonly string[],
+  to: Color,
+  weight: number,
+): { texts: EditedTexts; shifted: { id: string; from: string; to: string }[]; unchanged: string[] } {
+  const index = indexOf(input.fleet);
+  const sites = sitesText(input);
+  const other: Color = to === 'blue' ? 'green' : 'blue';
+  const shares: Record<Color, number> = { [to]: weight, [other]: 100 - weight } as Record<Color, number>;
+  const wanted = weight === 100 ? to : weight === 0 ? other : `{ blue: ${shares.blue}, green: ${shares.green} }`;
+  const shifted: { id: string; from: string; to: string }[] = [];
+  const unchanged: string[] = [];
+  for (const id of new Set(ids)) {
+    const i = index.get(id);
+    if (i === undefined) throw new Error(`unknown site "${id}" (pickSites reports these)`);
+    const site = input.fleet.sites[i]!;
+    const from = trafficWords(site);
+    const now = weight === 100 ? to : weight === 0 ? other : `blue ${shares.blue}%, green ${shares.green}%`;
+    if (from === now) {
+      unchanged.push(id);
+      continue;
+    }
+    sites.text.setOrAddSource(sites.seq.items[i] as YAMLMap, 'ingress', wanted);
+    shifted.push({ id, from, to: now });
+  }
+  return { texts: { sites: sites.text.result(), canary: input.canary.text }, shifted, unchanged };
+}
+
+/** Where a site's public traffic goes, in words: `green`, or `blue 90%, green 10%`. */
+export function trafficWords(site: Site): string {
+  return site.weights ? `blue ${site.weights.blue}%, green ${site.weights.green}%` : site.ingress;
+}
+
 /** Removes the sites' entries (with the comment lines that belong to them). */
 export function terminateSites(input: EditInput, ids: readonly string[]): { texts: EditedTexts; removed: Site[] } {
   const index = indexOf(input.fleet);

@@ -6,7 +6,7 @@ import { RULES, ruleContext } from './rules.js';
 import { canaryFileSchema, MAX_ARGOCD_SHARDS, MAX_SITES_PER_APPLICATION, MAX_SITES_PER_SHARD, MAX_WEB_SHARDS, sitesFileSchema, type CanaryFile, type SitesFile } from './schema.js';
 import { webShard } from './names.js';
 import { Source } from './source.js';
-import { IN_CLUSTER, JOB_KINDS, type Canary, type Fleet, type Site } from './types.js';
+import { IN_CLUSTER, JOB_KINDS, type Canary, type Color, type Fleet, type Site } from './types.js';
 
 /** Reads, validates and cross-checks both input files; throws InvalidInputError listing every problem. */
 export function loadFleet(sitesPath: string, canaryPath: string): Fleet {
@@ -199,6 +199,14 @@ function reruns(rerun: SitesFile['sites'][number]['rerun']): Site['rerun'] {
   return Object.fromEntries(JOB_KINDS.map((job) => [job, typeof rerun === 'number' ? rerun : (rerun?.[job] ?? 0)])) as Site['rerun'];
 }
 
+/** `ingress:` as the model holds it: the color with the larger share, and the split when both colors have one. */
+function traffic(ingress: SitesFile['sites'][number]['ingress'], service: Color): { ingress: Color; weights?: Record<Color, number> } {
+  if (ingress === undefined) return { ingress: service };
+  if (typeof ingress === 'string') return { ingress };
+  const heavier: Color = ingress.blue === ingress.green ? service : ingress.blue > ingress.green ? 'blue' : 'green';
+  return ingress.blue === 0 || ingress.green === 0 ? { ingress: heavier } : { ingress: heavier, weights: { blue: ingress.blue, green: ingress.green } };
+}
+
 function toCanary(canary: CanaryFile): Canary {
   const { repository, selector, services, ...settings } = canary;
   return { repository, selector, services, settings };
@@ -211,7 +219,7 @@ function toFleet(sites: SitesFile, canary: CanaryFile): Fleet {
       (s): Site => ({
         ...s,
         canonicalHostname: s.canonicalHostname ?? s.hostnames[0],
-        ingress: s.ingress ?? s.service,
+        ...traffic(s.ingress, s.service),
         cluster: s.cluster ?? (canary.clusters ?? [IN_CLUSTER])[0]!.name,
         rerun: reruns(s.rerun),
       }),

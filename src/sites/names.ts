@@ -8,8 +8,10 @@ import type { FleetSettings } from './types.js';
 export interface SiteNames {
   /** The site's Ingress (its public hostnames). */
   readonly ingress: string;
-  /** The Ingress of its preview hostname, when the fleet has a preview domain. */
+  /** The Ingress of its preview hostname, when the fleet has a preview domain (with a Gateway: its HTTPRoute). */
   readonly previewIngress: string;
+  /** The ingress-nginx canary Ingress of a weighted split. */
+  readonly canaryIngress: string;
   /** The ExternalSecret, and the Kubernetes Secret it produces. */
   readonly credentials: string;
   /** Secrets Manager secret holding host, port, database, username, password. */
@@ -40,6 +42,8 @@ export function siteNames(id: string, settings: NameSettings): SiteNames {
   return {
     ingress: id,
     previewIngress: `${id}-preview`,
+    // A dot: never a site id (a DNS label), so never another site's Ingress name.
+    canaryIngress: `${id}.canary`,
     credentials: `${id}-wordpress`,
     dbSecretId: `${settings.secrets.prefix}/${id}/db`,
     adminSecretId: `${settings.secrets.prefix}/${id}/admin`,

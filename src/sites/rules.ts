@@ -15,11 +15,19 @@ export interface SiteView {
   readonly hostnames: readonly (string | undefined)[];
   readonly canonicalHostname?: string;
   readonly cluster?: string;
+  /** `ingress:` is a split between the colors (a map), not one color. */
+  readonly weighted: boolean;
 }
 
 export interface RuleContext {
   readonly sites: { readonly sites: readonly SiteView[] };
-  readonly canary: { readonly previewDomain?: string; readonly clusters?: readonly string[] };
+  readonly canary: {
+    readonly previewDomain?: string;
+    readonly clusters?: readonly string[];
+    /** routing.kind, ingress.className (with their defaults). */
+    readonly routing: string;
+    readonly ingressClass: string;
+  };
   readonly sitesSource: Source;
 }
 
@@ -36,14 +44,19 @@ export function ruleContext(sitesSource: Source, rawSites: unknown, rawCanary: u
         hostnames: list(field(s, 'hostnames')).map(text),
         canonicalHostname: text(field(s, 'canonicalHostname')),
         cluster: text(field(s, 'cluster')),
+        weighted: isMap(field(s, 'ingress')),
       })),
     },
     canary: {
       previewDomain: text(field(rawCanary, 'previewDomain')),
       clusters: Array.isArray(field(rawCanary, 'clusters')) ? list(field(rawCanary, 'clusters')).map((c) => text(field(c, 'name'))).filter((n): n is string => n !== undefined) : undefined,
+      routing: text(field(field(rawCanary, 'routing'), 'kind')) ?? 'ingress',
+      ingressClass: text(field(field(rawCanary, 'ingress'), 'className')) ?? 'nginx',
     },
   };
 }
+
+const isMap = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** A rule reports every violation it finds; it never stops at the first. */
 export type Rule = (ctx: RuleContext) => Problem[];
@@ -135,4 +148,39 @@ const knownClusters: Rule = ({ sites, canary, sitesSource }) =>
       : [sitesSource.problem(['sites', i, 'cluster'], `${quote(site.cluster)} is not a cluster of canary.yaml`, `use one of: ${listSome(canary.clusters)}`)];
   });
 
-export const RULES: readonly Rule[] = [uniqueIds, uniqueHostnames, previewHostnamesFit, canonicalAmongHostnames, knownClusters];
+/**
+ * Ingress controllers known to route by ingress-nginx's annotations only, or
+ * not at all by canary annotations: a weighted split through them would send
+ * all traffic to one color while the plan said otherwise.
+ */
+export const NO_CANARY_INGRESS_CLASSES: readonly string[] = ['traefik', 'haproxy', 'alb', 'gce', 'gce-internal', 'kong', 'contour', 'istio', 'cilium', 'azure-application-gateway', 'nginx-plus', 'nginx-inc'];
+
+/** A weighted split is an ingress-nginx canary Ingress pair, or HTTPRoute weights. */
+const weightsRoutable: Rule = ({ sites, canary, sitesSource }) =>
+  canary.routing !== 'ingress' || !NO_CANARY_INGRESS_CLASSES.includes(canary.ingressClass)
+    ? []
+    : sites.sites.flatMap((site, i) =>
+        site.weighted
+          ? [
+              sitesSource.problem(
+                ['sites', i, 'ingress'],
+                `splits traffic between the colors, but ingress class ${quote(canary.ingressClass)} does not route by ingress-nginx's canary annotations`,
+                'use routing.kind: gateway in canary.yaml (HTTPRoute weights), an ingress-nginx class, or one color here',
+              ),
+            ]
+          : [],
+      );
+
+/** An HTTPRoute holds at most 16 hostnames. */
+const MAX_ROUTE_HOSTNAMES = 16;
+
+const routeHostnamesFit: Rule = ({ sites, canary, sitesSource }) =>
+  canary.routing !== 'gateway'
+    ? []
+    : sites.sites.flatMap((site, i) =>
+        site.hostnames.length > MAX_ROUTE_HOSTNAMES
+          ? [sitesSource.problem(['sites', i, 'hostnames'], `lists ${site.hostnames.length} hostnames; an HTTPRoute holds at most ${MAX_ROUTE_HOSTNAMES}`, 'split the site, or use routing.kind: ingress')]
+          : [],
+      );
+
+export const RULES: readonly Rule[] = [uniqueIds, uniqueHostnames, previewHostnamesFit, canonicalAmongHostnames, knownClusters, weightsRoutable, routeHostnamesFit];

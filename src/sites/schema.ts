@@ -84,6 +84,15 @@ const label = (what: string) =>
 
 const color = z.enum(COLORS, { error: `is not a color\nhint: use one of ${COLORS.join(', ')}` });
 
+const weight = z.int({ error: 'expected a whole number from 0 to 100' }).min(0, { error: 'must be at least 0' }).max(100, { error: 'must be at most 100' });
+
+/** A site's public traffic split between the colors, in percent: `{blue: 90, green: 10}`. */
+const weights = z
+  .strictObject({ blue: weight, green: weight })
+  .refine((w) => w.blue + w.green === 100, {
+    error: 'the weights do not add up to 100\nhint: give each color its percentage of the public traffic, e.g. {blue: 90, green: 10}',
+  });
+
 export const imageTag = str('a sha256 digest').regex(DIGEST, {
   error: 'is not a sha256 digest\nhint: write the image digest as 64 lowercase hex characters (no "sha256:" prefix); mutable tags such as "latest" are not allowed',
 });
@@ -110,7 +119,11 @@ const siteSchema = z.strictObject({
     .pipe(z.array(hostname)),
   canonicalHostname: hostname.optional(),
   service: color,
-  ingress: color.optional(),
+  ingress: z
+    .union([color, weights], {
+      error: "is neither a color nor the two colors' weights\nhint: blue or green, or a split such as {blue: 90, green: 10} (aviary site shift writes it)",
+    })
+    .optional(),
   cluster: label('a cluster name').optional(),
   rerun: z
     .union([counter, z.strictObject(Object.fromEntries(JOB_KINDS.map((job) => [job, counter.optional()])) as Record<JobKind, z.ZodOptional<typeof counter>>)], {
@@ -247,6 +260,21 @@ export const canaryFileSchema = z.strictObject({
   ),
   namespace: label('a namespace').default('wp-platform'),
   previewDomain: hostname.optional(),
+  routing: z
+    .strictObject({
+      kind: z.enum(['ingress', 'gateway'], { error: 'is not a routing kind\nhint: ingress (an Ingress per site, any class) or gateway (an HTTPRoute per site on routing.gateway)' }).default('ingress'),
+      gateway: z
+        .strictObject({
+          name: label('a Gateway name'),
+          namespace: label('a namespace').optional(),
+          sectionName: label('a listener name').optional(),
+        })
+        .optional(),
+    })
+    .refine((r) => r.kind !== 'gateway' || r.gateway !== undefined, {
+      error: 'names no Gateway\nhint: with routing.kind gateway, set routing.gateway: {name: …, namespace: …, sectionName: …} (the platform Gateway the HTTPRoutes attach to)',
+    })
+    .prefault({}),
   ingress: z
     .strictObject({
       className: label('an IngressClass name').default('nginx'),
@@ -334,6 +362,17 @@ export const canaryFileSchema = z.strictObject({
         .default('aviary'),
     })
     .prefault({}),
+}).superRefine((canary, ctx) => {
+  // With a Gateway, TLS is the platform's: its listeners hold the certificates, and an HTTPRoute has none.
+  if (canary.routing.kind !== 'gateway') return;
+  for (const key of ['tlsClusterIssuer', 'previewIssuer'] as const) {
+    if (canary.ingress[key] === undefined) continue;
+    ctx.addIssue({
+      code: 'custom',
+      path: ['ingress', key],
+      message: `is set, but with routing.kind gateway TLS is the Gateway's (its listeners hold the certificates)\nhint: remove ingress.${key}, and give the Gateway's HTTPS listener a certificate for the sites' hostnames`,
+    });
+  }
 });
 
 export type SitesFile = z.output<typeof sitesFileSchema>;

@@ -35,10 +35,18 @@ export interface Site {
    */
   readonly cluster: string;
   /**
-   * The color its public hostnames route to.
+   * The color its public hostnames route to; with `weights`, the color with
+   * the larger share (the site's, on a tie).
    * @default service
    */
   readonly ingress: Color;
+  /**
+   * A weighted canary: each color's percentage of the public traffic, from
+   * `ingress: {blue: 90, green: 10}`. Absent when one color takes it all
+   * (a split of 100 and 0 is that color).
+   * @default none
+   */
+  readonly weights?: Readonly<Record<Color, number>>;
   /**
    * Counted up by `aviary site rerun [--job NAME]`: part of the site's Job
    * names, so its Jobs (a failed one included: a Job cannot be re-run in
@@ -108,6 +116,18 @@ export interface FleetSettings {
      * not only with `tlsClusterIssuer`. @default 'https'
      */
     readonly scheme: 'https' | 'http';
+  };
+  /**
+   * How public and preview hostnames reach the colors: an Ingress per site
+   * (any class; a weighted split needs ingress-nginx's canary annotations),
+   * or an HTTPRoute per site attached to the platform's Gateway, which also
+   * holds TLS.
+   */
+  readonly routing: {
+    /** @default 'ingress' */
+    readonly kind: 'ingress' | 'gateway';
+    /** The Gateway every HTTPRoute attaches to; required with `gateway`. */
+    readonly gateway?: { readonly name: string; readonly namespace?: string; readonly sectionName?: string };
   };
   /** A site is previewed at `<id>.<previewDomain>` on its `service` color. @default none (no preview host) */
   readonly previewDomain?: string;

@@ -3,7 +3,7 @@
 //
 // The schemas are the ones kubernetes-models 4.5.1 ships (generated from
 // Kubernetes v1.27.1's OpenAPI), @kubernetes-models/argo-cd 2.7.2 and
-// @kubernetes-models/external-secrets 0.5.2 (CRD schemas): `new Model(obj).validate()`
+// @kubernetes-models/external-secrets 0.5.2, @kubernetes-models/gateway-api 2.0.0 (CRD schemas): `new Model(obj).validate()`
 // throws on an object its JSON schema rejects. Those schemas do not forbid
 // unknown fields (the API server does, with strict field validation, which
 // kubectl and Argo CD use), nor check names, so this file checks both as well.
@@ -15,6 +15,7 @@ import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { Job } from 'kubernetes-models/batch/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { Ingress } from 'kubernetes-models/networking.k8s.io/v1';
+import { HTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1';
 import { ConfigMap, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
 import { renderFleet } from '../../src/charts/render.js';
@@ -35,6 +36,7 @@ const MODELS: Readonly<Record<string, Model>> = {
   'autoscaling/v2 HorizontalPodAutoscaler': HorizontalPodAutoscaler,
   'batch/v1 Job': Job,
   'networking.k8s.io/v1 Ingress': Ingress,
+  'gateway.networking.k8s.io/v1 HTTPRoute': HTTPRoute,
   'external-secrets.io/v1beta1 ExternalSecret': ExternalSecret,
   'cert-manager.io/v1 Certificate': Certificate,
   'argoproj.io/v1alpha1 Application': Application,
@@ -205,7 +207,25 @@ const CLUSTERED = emitted(
   ),
 );
 
+/** Weighted canaries on ingress-nginx: the canary Ingress of a split, beside one-color sites. */
+const WEIGHTED = emitted(buildFleet([siteEntry('alpha', { ingress: { blue: 90, green: 10 } }), siteEntry('bravo')], canaryDoc({ previewDomain: 'preview.example.dev' })));
+/** Routing through a Gateway: an HTTPRoute per site (weighted and not) and per preview hostname. */
+const GATEWAY = emitted(
+  buildFleet(
+    [siteEntry('alpha', { ingress: { blue: 25, green: 75 }, hostnames: ['alpha.example.com', 'www.alpha.example.com'] }), siteEntry('bravo', { service: 'green' })],
+    canaryDoc({ previewDomain: 'preview.example.dev', routing: { kind: 'gateway', gateway: { name: 'shared', namespace: 'infra', sectionName: 'https' } } }),
+  ),
+);
+
 describe('every emitted object is valid against the Kubernetes 1.27 and CRD schemas', () => {
+  it.each(WEIGHTED)('fleet with a weighted canary on ingress-nginx: %s', (_, obj) => {
+    expect(problemsOf(obj)).toEqual([]);
+  });
+
+  it.each(GATEWAY)('fleet routed through a Gateway: %s', (_, obj) => {
+    expect(problemsOf(obj)).toEqual([]);
+  });
+
   it.each(EXAMPLE)('example fleet: %s', (_, obj) => {
     expect(problemsOf(obj)).toEqual([]);
   });
@@ -219,13 +239,13 @@ describe('every emitted object is valid against the Kubernetes 1.27 and CRD sche
   });
 
   it('the fleets emit every kind there is a schema for, and nothing else', () => {
-    const kinds = new Set([...EXAMPLE, ...FULL].map(([, o]) => asModelled(o)).map((o) => `${o.apiVersion} ${o.kind}`));
+    const kinds = new Set([...EXAMPLE, ...FULL, ...GATEWAY].map(([, o]) => asModelled(o)).map((o) => `${o.apiVersion} ${o.kind}`));
     expect([...kinds].sort()).toEqual(Object.keys(MODELS).sort());
   });
 });
 
 describe('the schema checks reject broken objects', () => {
-  const first = (kind: string): K8sObject => structuredClone(FULL.find(([, o]) => o.kind === kind)![1]);
+  const first = (kind: string): K8sObject => structuredClone([...FULL, ...GATEWAY].find(([, o]) => o.kind === kind)![1]);
   const container = (o: K8sObject) => o.spec.template.spec.containers[0];
 
   const broken: ReadonlyArray<[string, string, (o: K8sObject) => void, RegExp]> = [
@@ -250,6 +270,8 @@ describe('the schema checks reject broken objects', () => {
     ['Application with a misspelt sync option', 'Application', (o) => (o.spec.syncPolicy.automated.selfheal = true), /unknown field spec\.syncPolicy\.automated\.selfheal/],
     ['ApplicationSet without a template', 'ApplicationSet', (o) => delete o.spec.template, /template/],
     ['an object of a kind without a schema', 'ConfigMap', (o) => (o.kind = 'ConfigMapp'), /no schema for v1 ConfigMapp/],
+    ['HTTPRoute with a hostname that is not one', 'HTTPRoute', (o) => (o.spec.hostnames[0] = 'Alpha_Example.com'), /hostnames/],
+    ['HTTPRoute with a weight out of range', 'HTTPRoute', (o) => (o.spec.rules[0].backendRefs[0].weight = -1), /weight/],
   ];
 
   it.each(broken)('%s', (_, kind, breakIt, expected) => {

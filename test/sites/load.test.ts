@@ -156,7 +156,7 @@ const CASES: Case[] = [
   {
     name: 'unknown ingress color',
     sites: `${SITES}    ingress: purple\n`,
-    expected: [{ line: 7, column: 14, path: 'sites[0].ingress', message: /"purple" is not a color/ }],
+    expected: [{ line: 7, column: 14, path: 'sites[0].ingress', message: /"purple" is neither a color nor the two colors. weights/ }],
   },
   {
     name: 'empty title',

@@ -2,6 +2,7 @@ import { parseAllDocuments } from 'yaml';
 import type { FileChange } from '../git/sync.js';
 import { plural } from '../shared/words.js';
 import { JOB_FIXED_AT_CREATION } from '../../charts/argocd-chart.js';
+import { NGINX_CANARY, NGINX_CANARY_WEIGHT } from '../../charts/site-chart.js';
 import { applicationOfFile, isServicesFile, siteOfFile } from '../../sites/names.js';
 
 /**
@@ -222,17 +223,34 @@ function shown(value: unknown): string {
   return text.length > 100 ? `${text.slice(0, 49)}…${text.slice(-50)}` : text;
 }
 
-/** The color a site runs on (its Jobs' color) and the color its first public hostname routes to. */
+/** The color a site runs on (its Jobs' color) and where its public hostnames route to. */
 function colorsOf(objects: readonly K8sObject[]): { service?: string; traffic?: string } {
   const job = objects.find((o) => o.kind === 'Job');
-  const ingress = objects.find((o) => o.kind === 'Ingress');
   return {
     // AVIARY_COLOR of the web contract; manifests of Aviary 0.1 kept it in an annotation.
     service:
       job?.spec?.template?.spec?.containers?.[0]?.env?.find((e: { name?: string }) => e.name === 'AVIARY_COLOR')?.value ??
       job?.spec?.template?.metadata?.annotations?.['aviary.io/color'],
-    traffic: ingress?.spec?.rules?.[0]?.http?.paths?.[0]?.backend?.service?.name,
+    traffic: trafficOf(objects),
   };
+}
+
+/** `green`, or a split as `blue 90%, green 10%`: from the site's HTTPRoute, or its Ingress and ingress-nginx canary Ingress. */
+function trafficOf(objects: readonly K8sObject[]): string | undefined {
+  const split = (shares: Map<string, number>) =>
+    [...shares].filter(([, w]) => w > 0).length === 1 ? [...shares].find(([, w]) => w > 0)![0] : [...shares].sort().map(([c, w]) => `${c} ${w}%`).join(', ');
+  const route = objects.find((o) => o.kind === 'HTTPRoute');
+  if (route) {
+    const refs: { name: string; weight?: number }[] = route.spec?.rules?.[0]?.backendRefs ?? [];
+    return refs.length === 1 ? refs[0]!.name : split(new Map(refs.map((r) => [r.name, r.weight ?? 1])));
+  }
+  const ingresses = objects.filter((o) => o.kind === 'Ingress');
+  const main = ingresses[0]?.spec?.rules?.[0]?.http?.paths?.[0]?.backend?.service?.name as string | undefined;
+  const canary = ingresses.find((o) => o.metadata?.annotations?.[NGINX_CANARY] === 'true');
+  if (!main || !canary) return main;
+  const weight = Number(canary.metadata?.annotations?.[NGINX_CANARY_WEIGHT] ?? 0);
+  const other = canary.spec?.rules?.[0]?.http?.paths?.[0]?.backend?.service?.name as string;
+  return split(new Map([[main, 100 - weight], [other, weight]]));
 }
 
 const moved = (from?: string, to?: string): Move | undefined => (from && to && from !== to ? { from, to } : undefined);

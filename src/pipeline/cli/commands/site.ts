@@ -1,14 +1,14 @@
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseAllDocuments } from 'yaml';
 import { renderSite } from '../../../charts/render.js';
-import { createSite, pickSites, rehomeSites, promoteSites, rerunSites, terminateSites, upgradeSites, type MoveOutcome } from '../../../sites/edit.js';
+import { createSite, pickSites, rehomeSites, promoteSites, rerunSites, shiftSites, terminateSites, trafficWords, upgradeSites, type MoveOutcome } from '../../../sites/edit.js';
 import { loadFleet } from '../../../sites/load.js';
 import { applicationOf, layoutOf, siteNames } from '../../../sites/names.js';
 import { clustersOf, COLORS, imageOf, JOB_KINDS, type Canary, type Color, type Fleet, type JobKind, type Site } from '../../../sites/types.js';
 import { editInputs, printEdit, refuseOverload } from '../../config-repo/edit-files.js';
 import { listIds, plural } from '../../shared/words.js';
 import { RefusedError, UsageError } from '../../shared/errors.js';
-import { globals, option } from '../options.js';
+import { globals, option, wholeNumber } from '../options.js';
 
 interface EditFlags {
   readonly dryRun?: boolean;
@@ -230,6 +230,45 @@ function registerMove(site: Command): void {
       opts,
     );
   });
+
+  editing(
+    site
+      .command('shift')
+      .description("split each site's public traffic between the colors: --weight percent to --to, the rest to the other (0 and 100 make it one color)")
+      .argument('<ids...>', 'the sites to shift')
+      .addOption(new Option('--to <color>', 'the color that gets --weight').choices([...COLORS]).makeOptionMandatory())
+      .addOption(new Option('--weight <percent>', 'its share of the public traffic, 0 to 100').argParser(percent).makeOptionMandatory()),
+  ).action((ids: string[], opts: EditFlags & { to: Color; weight: number }, cmd: Command) => {
+    const applied = editInputs(
+      globals(cmd),
+      (input) => {
+        refuseUnknown(pickSites(input.fleet, { ids }).unknown, globals(cmd).sites);
+        return shiftSites(input, ids, opts.to, opts.weight);
+      },
+      opts,
+    );
+    const { shifted, unchanged } = applied.outcome;
+    printEdit(
+      applied,
+      {
+        summary: [
+          ...shifted.map((s) => `Shifted ${s.id}: public traffic to ${s.to} (was ${s.from}).`),
+          ...(shifted.length ? ['Once merged and synced, public traffic splits as written.'] : []),
+          ...(unchanged.length ? [`Already so: ${listIds(unchanged)}.`] : []),
+        ],
+        noop: `Nothing to do: ${listIds(unchanged)} already route ${opts.weight}% to ${opts.to}.`,
+        facts: { to: opts.to, weight: opts.weight, shifted, unchanged },
+      },
+      opts,
+    );
+  });
+}
+
+/** A share of traffic in percent: a whole number from 0 to 100. */
+function percent(value: string): number {
+  const n = wholeNumber(value);
+  if (n > 100) throw new InvalidArgumentError('expected a whole number from 0 to 100');
+  return n;
 }
 
 /** The flags every editing command has. */
@@ -299,6 +338,8 @@ interface SiteDetails {
   readonly theme: string;
   readonly service: Color;
   readonly ingress: Color;
+  /** The traffic split, when the site has one. */
+  readonly weights?: Readonly<Record<Color, number>>;
   readonly activeCanary: Color;
   readonly image: string;
   readonly hostnames: readonly string[];
@@ -327,6 +368,7 @@ function describeSite(site: Site, canary: Canary, out: string): SiteDetails {
     theme: site.theme,
     service: site.service,
     ingress: site.ingress,
+    ...(site.weights ? { weights: site.weights } : {}),
     activeCanary: canary.selector,
     image: imageOf(canary, site.service),
     hostnames: site.hostnames,
@@ -336,7 +378,7 @@ function describeSite(site: Site, canary: Canary, out: string): SiteDetails {
     cluster: site.cluster,
     application: applicationOf(site, layoutOf(canary.settings)),
     resources: {
-      ingress: named('Ingress').map((o) => o.metadata.name),
+      ingress: [...named('Ingress'), ...named('HTTPRoute')].map((o) => o.metadata.name),
       externalSecrets: named('ExternalSecret').map((o) => o.metadata.name),
       jobs: named('Job').map((o) => ({ job: o.metadata.labels?.['aviary.io/job'] ?? '', name: o.metadata.name })),
     },
@@ -350,8 +392,9 @@ interface K8sObject {
 }
 
 function formatSite(d: SiteDetails): string {
-  const colors =
-    d.service === d.ingress
+  const colors = d.weights
+    ? `service ${d.service}, traffic split blue ${d.weights.blue}%, green ${d.weights.green}% (the active canary is ${d.activeCanary})`
+    : d.service === d.ingress
       ? `${d.service}${d.service === d.activeCanary ? ' (the active canary)' : ` (the active canary is ${d.activeCanary})`}`
       : `service ${d.service}, traffic on ${d.ingress} (upgraded, not promoted; the active canary is ${d.activeCanary})`;
   const rows: Array<[string, string]> = [
@@ -363,7 +406,7 @@ function formatSite(d: SiteDetails): string {
     ['preview', d.previewHostname ?? '(no previewDomain in canary.yaml)'],
     ['manifest', d.manifest],
     ['Argo CD', `Application ${d.application} on cluster ${d.cluster}`],
-    ['Ingress', d.resources.ingress.join(', ')],
+    ['routes', d.resources.ingress.join(', ')],
     ['ExternalSecret', d.resources.externalSecrets.join(', ')],
     ['Jobs', d.resources.jobs.map((j) => j.name).join(', ')],
     ['secrets', d.aws.secrets.join(', ')],
@@ -376,7 +419,7 @@ function formatSite(d: SiteDetails): string {
 
 function formatTable(sites: readonly Site[], fleet: Fleet): string {
   if (sites.length === 0) return `No sites match (${plural(fleet.sites.length, 'site')} in all).\n`;
-  const rows = [['ID', 'SERVICE', 'INGRESS', 'HOSTNAMES'], ...sites.map((s) => [s.id, s.service, s.ingress, s.hostnames.join(',')])];
+  const rows = [['ID', 'SERVICE', 'INGRESS', 'HOSTNAMES'], ...sites.map((s) => [s.id, s.service, trafficWords(s).replace(', ', '/'), s.hostnames.join(',')])];
   const widths = [0, 1, 2].map((c) => rows.reduce((w, r) => Math.max(w, r[c].length), 0));
   const lines = rows.map((r) => r.map((cell, c) => (c < 3 ? cell.padEnd(widths[c]) : cell)).join('  '));
   return `${lines.join('\n')}\n${plural(sites.length, 'site')}; active canary ${fleet.canary.selector}.\n`;

@@ -71,6 +71,61 @@ describe('aviary site move', () => {
   });
 });
 
+describe('aviary site shift', () => {
+  test('writes a split as ingress: { blue: N, green: M } in place (comments kept); 0 and 100 make it one color', async () => {
+    const w = fresh();
+    const r = await w.run(['site', 'shift', 'beta', 'gamma', '--to', 'green', '--weight', '10']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Shifted beta: public traffic to blue 90%, green 10% (was blue).');
+    expect(r.stdout).toContain('Shifted gamma: public traffic to blue 90%, green 10% (was blue).');
+    expect(w.read('sites.yaml')).toContain('    ingress: { blue: 90, green: 10 }   # traffic stays on blue\n');
+    const fleet = loadFleet(w.path('sites.yaml'), w.path('canary.yaml'));
+    expect(fleet.sites.filter((x) => x.weights).map((x) => [x.id, x.ingress, x.weights])).toEqual([
+      ['beta', 'blue', { blue: 90, green: 10 }],
+      ['gamma', 'blue', { blue: 90, green: 10 }],
+    ]);
+    const table = await w.run(['site', 'list']);
+    expect(table.stdout).toMatch(/^beta\s+green\s+blue 90%\/green 10%\s+beta\.example\.com/m);
+
+    const all = await w.run(['site', 'shift', 'beta', '--to', 'green', '--weight', '100']);
+    expect(all.code).toBe(0);
+    expect(w.read('sites.yaml')).toContain('    ingress: green   # traffic stays on blue\n');
+    const none = await w.run(['site', 'shift', 'gamma', '--to', 'green', '--weight', '0']);
+    expect(none.code).toBe(0);
+    expect(loadFleet(w.path('sites.yaml'), w.path('canary.yaml')).sites.find((x) => x.id === 'gamma')).toMatchObject({ ingress: 'blue' });
+
+    const stamp = w.stamp('sites.yaml');
+    const again = await w.run(['site', 'shift', 'beta', '--to', 'green', '--weight', '100']);
+    expect(again.stdout).toContain('Nothing to do: beta already route 100% to green.');
+    expect(w.stamp('sites.yaml')).toEqual(stamp);
+  });
+
+  test('refuses a weight that is not a whole percentage, an unknown color or site, writing nothing', async () => {
+    const w = fresh();
+    const stamp = w.stamp('sites.yaml');
+    for (const weight of ['101', '-5', '12.5', 'half']) {
+      const r = await w.run(['site', 'shift', 'alpha', '--to', 'green', '--weight', weight]);
+      expect(r.code, weight).toBe(2);
+      expect(r.stderr).toMatch(/--weight/);
+    }
+    expect((await w.run(['site', 'shift', 'alpha', '--to', 'red', '--weight', '10'])).code).toBe(2);
+    const unknown = await w.run(['site', 'shift', 'omega', '--to', 'green', '--weight', '10']);
+    expect(unknown.code).toBe(1);
+    expect(w.stamp('sites.yaml')).toEqual(stamp);
+  });
+
+  test('refuses a split the fleet cannot route (an ingress class without canary support), writing nothing', async () => {
+    const w = fresh();
+    w.write('canary.yaml', `${CANARY_FIXTURE}ingress:\n  className: traefik\n`);
+    const stamp = w.stamp('sites.yaml');
+    const r = await w.run(['site', 'shift', 'alpha', '--to', 'green', '--weight', '10']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/sites\.yaml:\d+:\d+: sites\[0\]\.ingress: splits traffic between the colors, but ingress class "traefik"/);
+    expect(w.stamp('sites.yaml')).toEqual(stamp);
+  });
+});
+
 describe('aviary site upgrade / promote', () => {
   test('upgrade: service moves to the canary, traffic stays; Jobs run the canary image', async () => {
     const w = fresh();
