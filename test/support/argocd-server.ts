@@ -13,6 +13,8 @@ export interface FakeApp {
   sync?: 'Synced' | 'OutOfSync' | 'Unknown';
   /** status.health.status; Healthy when unset. */
   health?: 'Healthy' | 'Progressing' | 'Degraded' | 'Suspended' | 'Missing' | 'Unknown';
+  /** status.sync.revision: the commit of the manifests repo the sync compared with; absent when unset. */
+  revision?: string;
 }
 
 export interface RecordedArgoCdRequest { method: string; path: string; authorization?: string }
@@ -94,7 +96,7 @@ export async function startArgoCdServer({ token, project }: { token: string; pro
         ...(deleting ? { deletionTimestamp: deleting.at } : {}),
       },
       spec: { project: app.project },
-      status: { sync: { status: app.sync ?? 'Synced' }, health: { status: app.health ?? 'Healthy' } },
+      status: { sync: { status: app.sync ?? 'Synced', ...(app.revision ? { revision: app.revision } : {}) }, health: { status: app.health ?? 'Healthy' } },
     };
   };
 

@@ -23,6 +23,7 @@ const GROUPS: readonly CommandGroup[] = [
   { commands: ['rollback', 'deploy'], load: () => import('./commands/rollback.js') },
   { commands: ['hook'], load: () => import('./commands/hook.js') },
   { commands: ['pipeline', 'ci'], load: () => import('./commands/pipeline.js') },
+  { commands: ['verify'], load: () => import('./commands/verify.js') },
 ];
 
 /** Global options that take a value, so their value is not mistaken for the command. */

@@ -21,12 +21,23 @@ export async function checkBranch(remote: ManifestsRemote, branch: string, creat
 }
 
 async function remoteBranches(remote: ManifestsRemote): Promise<string[]> {
+  return [...(await remoteHeads(remote)).keys()];
+}
+
+/** The commit `branch` of the remote points at, or undefined when it has no such branch. */
+export async function remoteHead(remote: ManifestsRemote, branch: string): Promise<string | undefined> {
+  return (await remoteHeads(remote)).get(branch);
+}
+
+async function remoteHeads(remote: ManifestsRemote): Promise<Map<string, string>> {
   try {
     const out = await gitIn(tmpdir(), remote.credentials).listRemote(['--heads', remote.url]);
-    return out
-      .split('\n')
-      .map((line) => line.split('\t')[1]?.replace(/^refs\/heads\//, ''))
-      .filter((name): name is string => Boolean(name));
+    const heads = new Map<string, string>();
+    for (const line of out.split('\n')) {
+      const [sha, ref] = line.split('\t');
+      if (sha && ref) heads.set(ref.replace(/^refs\/heads\//, ''), sha);
+    }
+    return heads;
   } catch (error) {
     throw outsideGitError(`listing the branches of ${mask(remote.url)}`, error);
   }

@@ -30,13 +30,47 @@ const MAX_SAID = 200;
  * 5xx are retried.
  */
 export async function applicationExists(target: ArgoCdTarget, name: string): Promise<boolean> {
+  return (await applicationStatus(target, name, `checking whether Application ${name} exists`)) !== undefined;
+}
+
+/** What Argo CD says of an Application: its sync status, the revision synced, its health. */
+export interface ApplicationStatus {
+  readonly sync: string;
+  readonly revision?: string;
+  readonly health: string;
+}
+
+/** The Application's status, or undefined when it does not exist (the same rules and retries as applicationExists). */
+export async function applicationStatus(target: ArgoCdTarget, name: string, step = `reading the status of Application ${name}`): Promise<ApplicationStatus | undefined> {
   registerSecret(target.token);
   const url = applicationUrl(target, name);
   try {
     return await retry(ARGOCD_RETRY, isTransientArgoCdError, () => getApplication(url, target, name));
   } catch (error) {
     const reason = error instanceof ArgoCdAnswer ? error.message : `${describeNetworkError(error)} (after retries; Argo CD at ${target.url}): check AVIARY_ARGOCD_URL and that the server is reachable`;
-    throw new OutsideSystemError(SYSTEM, `checking whether Application ${name} exists`, new Error(mask(reason)));
+    throw new OutsideSystemError(SYSTEM, step, new Error(mask(reason)));
+  }
+}
+
+/**
+ * Polls the Application until it is Synced at `revision` (the manifests
+ * commit just published) and Healthy, or `timeoutMs` passes; returns the last
+ * status seen (undefined: it does not exist). An error (bad token, no
+ * access) is thrown at once.
+ */
+export async function waitUntilSyncedAt(
+  target: ArgoCdTarget,
+  name: string,
+  revision: string | undefined,
+  { timeoutMs = DEFAULT_WAIT_MS, intervalMs = DEFAULT_INTERVAL_MS, now = Date.now }: { timeoutMs?: number; intervalMs?: number; now?: () => number } = {},
+): Promise<{ readonly ready: boolean; readonly status?: ApplicationStatus }> {
+  const deadline = now() + timeoutMs;
+  for (;;) {
+    const status = await applicationStatus(target, name);
+    const ready = status?.sync === 'Synced' && status.health === 'Healthy' && (revision === undefined || status.revision === revision);
+    const left = deadline - now();
+    if (ready || left <= 0) return { ready, ...(status ? { status } : {}) };
+    await sleep(Math.min(intervalMs, left));
   }
 }
 
@@ -120,14 +154,14 @@ function isTransientArgoCdError(error: unknown): boolean {
   return error instanceof ArgoCdAnswer ? error.transient : true;
 }
 
-async function getApplication(url: string, target: ArgoCdTarget, name: string): Promise<boolean> {
+async function getApplication(url: string, target: ArgoCdTarget, name: string): Promise<ApplicationStatus | undefined> {
   const res = await fetch(url, {
     headers: { Authorization: `Bearer ${target.token}`, Accept: 'application/json' },
     signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
   const body = await res.text();
-  if (res.status === 200) return isApplicationNamed(body, name) ? true : refuse(notTheApi(target, res.status, body));
-  if (res.status === 404) return isNotFound(body) ? false : refuse(notTheApi(target, res.status, body));
+  if (res.status === 200) return isApplicationNamed(body, name) ? statusOf(body) : refuse(notTheApi(target, res.status, body));
+  if (res.status === 404) return isNotFound(body) ? undefined : refuse(notTheApi(target, res.status, body));
   const message = explainStatus(res.status, said(body), target, name);
   // Transient: worth another try; everything else stops here.
   if (res.status >= 500 || res.status === 429) throw new ArgoCdAnswer(message, true);
@@ -165,6 +199,11 @@ function notTheApi({ url }: ArgoCdTarget, status: number, body: string): string 
 /** Argo CD's NotFound: gRPC code 5 in its JSON error body. */
 function isNotFound(body: string): boolean {
   return (parseJson(body) as { code?: unknown } | undefined)?.code === 5;
+}
+
+function statusOf(body: string): ApplicationStatus {
+  const status = (parseJson(body) as { status?: { sync?: { status?: string; revision?: string }; health?: { status?: string } } }).status;
+  return { sync: status?.sync?.status ?? 'Unknown', ...(status?.sync?.revision ? { revision: status.sync.revision } : {}), health: status?.health?.status ?? 'Unknown' };
 }
 
 function isApplicationNamed(body: string, name: string): boolean {

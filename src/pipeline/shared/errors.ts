@@ -19,6 +19,14 @@ export class RefusedError extends Error {
   override name = 'RefusedError';
 }
 
+/** Checks ran and some did not pass (`aviary verify`); each failure was printed. */
+export class ChecksFailedError extends Error {
+  get exitCode(): number {
+    return 1;
+  }
+  override name = 'ChecksFailedError';
+}
+
 /** The command line itself is wrong. */
 export class UsageError extends Error {
   get exitCode(): number {
@@ -60,8 +68,8 @@ export class SitesFailedError extends Error {
 }
 
 /** The failures Aviary reports as `error: …` with their own exit status; anything else is a bug. */
-function known(error: unknown): error is RefusedError | UsageError | OutsideSystemError | SitesFailedError {
-  return error instanceof RefusedError || error instanceof UsageError || error instanceof OutsideSystemError || error instanceof SitesFailedError;
+function known(error: unknown): error is RefusedError | ChecksFailedError | UsageError | OutsideSystemError | SitesFailedError {
+  return error instanceof RefusedError || error instanceof ChecksFailedError || error instanceof UsageError || error instanceof OutsideSystemError || error instanceof SitesFailedError;
 }
 
 export function exitCodeOf(error: unknown): number {

@@ -1,0 +1,151 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { LookupFunction } from 'node:net';
+import { siteNames } from '../../sites/names.js';
+import type { Canary, Color, Site } from '../../sites/types.js';
+import { UsageError } from '../shared/errors.js';
+import { waitUntilSyncedAt, type ApplicationStatus, type ArgoCdTarget } from '../publish/argocd.js';
+
+/**
+ * `aviary verify`: is each site served as published? An HTTP check of the
+ * host that shows the color asked for, and, with Argo CD, its Application
+ * Synced at the published manifests commit and Healthy.
+ */
+
+export interface HttpExpectations {
+  /** @default 200 */
+  readonly status: number;
+  /** Text the page must contain. @default none */
+  readonly text?: string;
+  /** The longest a whole answer may take. @default 5 s */
+  readonly budgetMs: number;
+}
+
+export interface VerifyOptions {
+  readonly expect: HttpExpectations;
+  /** Verify the site as its `color` serves it: its preview host for its `service` color, its public host for its traffic color. @default the public host */
+  readonly color?: Color;
+  /** `HOST:PORT` → where to connect instead (curl's --resolve and --connect-to); the Host header and TLS name stay HOST. */
+  readonly resolve: ReadonlyMap<string, Endpoint>;
+  readonly argocd?: { readonly target: ArgoCdTarget; readonly application: (site: Site) => string; readonly revision?: string; readonly waitMs: number };
+}
+
+export type Outcome = 'ok' | 'failed' | 'unreachable';
+
+export interface SiteVerdict {
+  readonly id: string;
+  readonly url: string;
+  readonly outcome: Outcome;
+  readonly status?: number;
+  readonly ms?: number;
+  /** What failed, in words; empty when ok. */
+  readonly problems: readonly string[];
+  readonly argocd?: ApplicationStatus & { readonly application: string };
+}
+
+/** How long past the budget an answer is awaited before the site counts as unreachable. */
+const GRACE_MS = 10_000;
+/** A page is read up to this much; the expected text must be in it. */
+const MAX_BODY = 2 * 1024 * 1024;
+
+/** Where a connection goes instead: an address, and a port when it differs from the URL's. */
+export interface Endpoint {
+  readonly address: string;
+  readonly port?: number;
+}
+
+/**
+ * curl's `--resolve HOST:PORT:ADDRESS` (connect to ADDRESS:PORT) and
+ * `--connect-to HOST:PORT:ADDRESS:PORT2` (connect to ADDRESS:PORT2) as one
+ * map; a malformed value is a usage error naming it.
+ */
+export function parseResolve(resolve: readonly string[], connectTo: readonly string[] = []): Map<string, Endpoint> {
+  const map = new Map<string, Endpoint>();
+  for (const value of resolve) {
+    const m = /^([^:\s]+):(\d{1,5}):(\[[^\]]+\]|[^:\s]+)$/.exec(value);
+    if (!m) throw new UsageError(`--resolve ${value}: expected HOST:PORT:ADDRESS, e.g. shop.example.com:443:10.0.0.7`);
+    map.set(`${m[1]!.toLowerCase()}:${m[2]}`, { address: m[3]!.replace(/^\[|\]$/g, '') });
+  }
+  for (const value of connectTo) {
+    const m = /^([^:\s]+):(\d{1,5}):(\[[^\]]+\]|[^:\s]+):(\d{1,5})$/.exec(value);
+    if (!m) throw new UsageError(`--connect-to ${value}: expected HOST:PORT:ADDRESS:PORT, e.g. shop.example.com:443:10.0.0.7:8443`);
+    map.set(`${m[1]!.toLowerCase()}:${m[2]}`, { address: m[3]!.replace(/^\[|\]$/g, ''), port: Number(m[4]) });
+  }
+  return map;
+}
+
+/** The URL that shows `site` as `color` serves it (see VerifyOptions.color). */
+export function urlOf(site: Site, canary: Canary, color?: Color): string {
+  const scheme = canary.settings.ingress.scheme;
+  if (color === undefined || (site.ingress === color && !site.weights)) return `${scheme}://${site.canonicalHostname}/`;
+  const preview = siteNames(site.id, canary.settings).previewHostname;
+  if (site.service === color && preview) return `${scheme}://${preview}/`;
+  throw new UsageError(
+    `site ${site.id} is not served by ${color} alone on any of its hosts (service ${site.service}, traffic ${site.weights ? 'split' : site.ingress}${preview ? '' : ', no previewDomain'}): verify it without --color, or with the color it runs on`,
+  );
+}
+
+export async function verifySites(sites: readonly Site[], canary: Canary, options: VerifyOptions): Promise<SiteVerdict[]> {
+  return Promise.all(sites.map((site) => verifySite(site, canary, options)));
+}
+
+async function verifySite(site: Site, canary: Canary, options: VerifyOptions): Promise<SiteVerdict> {
+  const url = urlOf(site, canary, options.color);
+  const problems: string[] = [];
+  let argocd: SiteVerdict['argocd'];
+  if (options.argocd) {
+    const application = options.argocd.application(site);
+    const { ready, status } = await waitUntilSyncedAt(options.argocd.target, application, options.argocd.revision, { timeoutMs: options.argocd.waitMs });
+    argocd = { application, ...(status ?? { sync: 'Missing', health: 'Missing' }) };
+    if (!ready) {
+      const at = options.argocd.revision ? ` at ${options.argocd.revision.slice(0, 12)}` : '';
+      problems.push(
+        status
+          ? `Application ${application} is ${status.sync}${status.revision ? ` at ${status.revision.slice(0, 12)}` : ''} and ${status.health}, not Synced${at} and Healthy`
+          : `Application ${application} does not exist in Argo CD`,
+      );
+    }
+  }
+  const answer = await fetchPage(url, options.resolve, options.expect.budgetMs + GRACE_MS);
+  if ('error' in answer) return { id: site.id, url, outcome: 'unreachable', problems: [...problems, `${url} unreachable: ${answer.error}`], ...(argocd ? { argocd } : {}) };
+  const { status, body, ms } = answer;
+  if (status !== options.expect.status) problems.push(`${url} answered ${status}, not ${options.expect.status}`);
+  if (options.expect.text !== undefined && !body.includes(options.expect.text)) problems.push(`${url} does not contain ${JSON.stringify(options.expect.text)}`);
+  if (ms > options.expect.budgetMs) problems.push(`${url} took ${ms} ms, over the budget of ${options.expect.budgetMs} ms`);
+  return { id: site.id, url, outcome: problems.length ? 'failed' : 'ok', status, ms, problems, ...(argocd ? { argocd } : {}) };
+}
+
+/** GET `url`, connecting where --resolve says; the status, up to MAX_BODY of the body, and the time the whole answer took. */
+function fetchPage(url: string, resolve: ReadonlyMap<string, Endpoint>, timeoutMs: number): Promise<{ status: number; body: string; ms: number } | { error: string }> {
+  const target = new URL(url);
+  const port = target.port || (target.protocol === 'https:' ? '443' : '80');
+  const endpoint = resolve.get(`${target.hostname}:${port}`);
+  const address = endpoint?.address;
+  // Connect to the address given, while the Host header and TLS server name stay the site's.
+  const lookup: LookupFunction | undefined = address
+    ? (_host, options, done) => {
+        const family = address.includes(':') ? 6 : 4;
+        if ((options as { all?: boolean }).all) (done as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address, family }]);
+        else done(null, address, family);
+      }
+    : undefined;
+  const started = performance.now();
+  const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((settle) => {
+    const headers = { Host: target.host, 'User-Agent': 'aviary-verify', Accept: 'text/html,*/*' };
+    const options = { method: 'GET', lookup, headers, timeout: timeoutMs, servername: target.hostname, ...(endpoint?.port ? { port: endpoint.port } : {}) };
+    const req = request(url, options, (res: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        if (size < MAX_BODY) chunks.push(chunk);
+        size += chunk.length;
+      });
+      res.on('end', () => settle({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ms: Math.round(performance.now() - started) }));
+      res.on('error', (error) => settle({ error: error.message }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`)));
+    req.on('error', (error: NodeJS.ErrnoException) => settle({ error: error.code ?? error.message }));
+    req.end();
+  });
+}
