@@ -37,14 +37,18 @@ export const PUBLISH_OPTIONS: readonly OptionUse[] = ['repo', ...MANIFESTS_OPTIO
 export function targetOf(
   cmd: Command,
   canary: string | Canary,
-  { repoFlag = 'repo', readOnly = false }: { readonly repoFlag?: 'repo' | 'manifestsRepo'; readonly readOnly?: boolean } = {},
+  {
+    repoFlag = 'repo',
+    readOnly = false,
+    force,
+  }: { readonly repoFlag?: 'repo' | 'manifestsRepo'; readonly readOnly?: boolean; /** @default --force */ readonly force?: boolean } = {},
 ): ManifestsTarget {
   const opts = cmd.opts<Record<string, unknown>>();
   // commander's own defaults do not count as asked; a flag or its variable does.
   const given = (name: string) => (['cli', 'env'].includes(cmd.getOptionValueSource(name) ?? '') ? (opts[name] as string) : undefined);
   const settings = (typeof canary === 'string' ? loadCanary(canary) : canary).settings.argocd;
   const flags = { repo: given(repoFlag) ?? (repoFlag === 'manifestsRepo' ? given('repo') : undefined), branch: given('branch'), path: given('path') };
-  return manifestsTarget(settings, { ...flags, force: readOnly || opts.force === true }, { repo: repoFlag === 'repo' ? '--repo' : '--manifests-repo' });
+  return manifestsTarget(settings, { ...flags, force: readOnly || (force ?? opts.force === true) }, { repo: repoFlag === 'repo' ? '--repo' : '--manifests-repo' });
 }
 
 export function requireRepo(target: ManifestsTarget, flag = '--repo'): string {

@@ -80,6 +80,16 @@ export async function revertInputCommit(inputs: InputFiles, commit?: string): Pr
   return { commit: head, target, subject: (await git.raw(['log', '-1', '--format=%s', head])).trim() };
 }
 
+/** The input files as they are now (an edit just written), as a new commit. */
+export async function commitInputs(inputs: InputFiles, subject: string, body?: string): Promise<InputCommitResult> {
+  const { git, paths } = await locate(inputs);
+  const changed = (await git.raw(['status', '--porcelain', '--', ...paths])).trim();
+  const head = (await git.raw(['rev-parse', 'HEAD'])).trim();
+  if (!changed) return { target: head, subject: 'the inputs are already committed' };
+  await git.raw(['commit', '-q', '-m', subject, ...(body ? ['-m', body] : []), '--', ...paths]);
+  return { commit: (await git.raw(['rev-parse', 'HEAD'])).trim(), target: head, subject };
+}
+
 /** The input files exactly as they were at `commit`, as a new forward commit. */
 export async function restoreInputs(inputs: InputFiles, commit: string): Promise<InputCommitResult> {
   const { git, paths } = await locate(inputs);

@@ -9,6 +9,7 @@ import { editInputs, printEdit, refuseOverload } from '../../config-repo/edit-fi
 import { listIds, plural } from '../../shared/words.js';
 import { RefusedError, UsageError } from '../../shared/errors.js';
 import { globals, option, wholeNumber } from '../options.js';
+import { runGate, withGate, type GateFlags } from '../verify-flags.js';
 
 interface EditFlags {
   readonly dryRun?: boolean;
@@ -88,7 +89,7 @@ export function register(program: Command): void {
     });
 
   for (const how of ['upgrade', 'promote'] as const) {
-    editing(
+    withGate(editing(
       site
         .command(how)
         .description(
@@ -100,7 +101,7 @@ export function register(program: Command): void {
         .option('--all', 'every site (in one edit)')
         .addOption(new Option('--from <color>', 'only the sites whose service is this color (implies --all)').choices(COLORS))
         .option('--force', 'move more than half of the traffic onto a color that can run fewer pods than the one it leaves'),
-    ).action((ids: string[], opts: EditFlags & { all?: boolean; from?: Color; force?: boolean }, cmd: Command) => {
+    )).action(async (ids: string[], opts: EditFlags & GateFlags & { all?: boolean; from?: Color; force?: boolean }, cmd: Command) => {
       if (ids.length > 0 && (opts.all || opts.from)) throw new UsageError(`give site ids or --all/--from, not both`);
       if (ids.length === 0 && !opts.all && !opts.from) throw new UsageError(`name the sites to ${how} (aviary site ${how} ID…), or use --all [--from COLOR]`);
       const applied = editInputs(
@@ -115,6 +116,11 @@ export function register(program: Command): void {
         opts,
       );
       printEdit(applied, moveReport(how, applied.outcome, opts.from), opts);
+      const moved = applied.outcome.moved.map((m) => m.id);
+      if (opts.verify && !opts.dryRun && moved.length > 0) {
+        const verb = how === 'upgrade' ? 'Upgrade' : 'Promote';
+        await runGate(cmd, opts, { subject: `${verb} ${listIds(moved)} to ${applied.outcome.color}`, ids: moved });
+      }
     });
   }
 
@@ -232,13 +238,13 @@ function registerMove(site: Command): void {
   });
 
   editing(
-    site
+    withGate(site
       .command('shift')
       .description("split each site's public traffic between the colors: --weight percent to --to, the rest to the other (0 and 100 make it one color)")
       .argument('<ids...>', 'the sites to shift')
       .addOption(new Option('--to <color>', 'the color that gets --weight').choices([...COLORS]).makeOptionMandatory())
-      .addOption(new Option('--weight <percent>', 'its share of the public traffic, 0 to 100').argParser(percent).makeOptionMandatory()),
-  ).action((ids: string[], opts: EditFlags & { to: Color; weight: number }, cmd: Command) => {
+      .addOption(new Option('--weight <percent>', 'its share of the public traffic, 0 to 100').argParser(percent).makeOptionMandatory())),
+  ).action(async (ids: string[], opts: EditFlags & GateFlags & { to: Color; weight: number }, cmd: Command) => {
     const applied = editInputs(
       globals(cmd),
       (input) => {
@@ -261,6 +267,9 @@ function registerMove(site: Command): void {
       },
       opts,
     );
+    if (opts.verify && !opts.dryRun && shifted.length > 0) {
+      await runGate(cmd, opts, { subject: `Shift ${listIds(shifted.map((x) => x.id))}: ${opts.weight}% of public traffic to ${opts.to}`, ids: shifted.map((x) => x.id) });
+    }
   });
 }
 

@@ -1,0 +1,91 @@
+import { Option, type Command } from 'commander';
+import { loadFleet } from '../../sites/load.js';
+import { landGated } from '../stages/gate.js';
+import { note } from './print.js';
+import { globals, withOptions } from './options.js';
+import { MANIFESTS_OPTIONS, publishInputsOptions, requireRepo, targetOf, type PublishFlags } from './publish-flags.js';
+import type { Fleet, Site } from '../../sites/types.js';
+import { applicationOf, layoutOf } from '../../sites/names.js';
+import { argoCdTarget } from '../publish/argocd.js';
+import { parseResolve, type HttpExpectations, type VerifyOptions } from '../stages/verify.js';
+import { duration, wholeNumber, type OptionUse } from './options.js';
+import { verdictsText } from './verdicts.js';
+
+/** The flags of `aviary verify` and of every `--verify` gate, as commander gives them. */
+export interface VerifyFlags {
+  readonly expectStatus: number;
+  readonly expectText?: string;
+  readonly budget: number;
+  readonly resolve: string[];
+  readonly connectTo: string[];
+  readonly argocdUrl?: string;
+  readonly argocdWait: number;
+}
+
+/** The catalogue's settings verification takes (Argo CD's, with verification's own words). */
+export const VERIFY_SETTINGS: readonly OptionUse[] = [
+  { name: 'argocdUrl', help: "Argo CD, to wait until each site's Application is Synced at the published manifests commit and Healthy" },
+  'argocdToken',
+  { name: 'argocdWait', help: 'how long to wait for that' },
+];
+
+/** What a page must answer, and where to connect: verification's own flags. */
+export function withVerifyFlags(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--expect-status <code>', 'the HTTP status each page must answer').argParser(wholeNumber).default(200))
+    .addOption(new Option('--expect-text <text>', 'text each page must contain'))
+    .addOption(new Option('--budget <duration>', 'the longest a whole answer may take (90s, 500ms …)').argParser(duration).default(5000, '5s'))
+    .addOption(new Option('--resolve <host:port:address>', 'connect to ADDRESS for requests to HOST on PORT, as curl does (repeatable)').argParser(collect).default([]))
+    .addOption(new Option('--connect-to <host:port:address:port2>', 'connect to ADDRESS:PORT2 for requests to HOST on PORT, as curl does (repeatable)').argParser(collect).default([]));
+}
+
+export function expectationsOf(opts: VerifyFlags): HttpExpectations {
+  return { status: opts.expectStatus, text: opts.expectText, budgetMs: opts.budget };
+}
+
+/** The HTTP side of verification, and Argo CD's when a URL and token are set (the revision is the caller's to add). */
+export function verifyOptionsOf(opts: VerifyFlags, fleet: Fleet): Omit<VerifyOptions, 'argocd'> & { argocd?: Omit<NonNullable<VerifyOptions['argocd']>, 'revision'> } {
+  const target = argoCdTarget({ url: opts.argocdUrl, project: fleet.canary.settings.argocd.project });
+  const layout = layoutOf(fleet.canary.settings);
+  return {
+    expect: expectationsOf(opts),
+    resolve: parseResolve(opts.resolve, opts.connectTo),
+    ...(target ? { argocd: { target, application: (site: Site) => applicationOf(site, layout), waitMs: opts.argocdWait } } : {}),
+  };
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/**
+ * `--verify` on an editing command: the edit is committed, pushed to the
+ * config repo, published, and its sites verified; a failure reverts and
+ * publishes the revert (stages/gate.ts). Takes publish's settings (where the
+ * manifests go) and verification's.
+ */
+export function withGate(cmd: Command): Command {
+  return withVerifyFlags(
+    withOptions(
+      cmd.option('--verify', 'commit, push and publish the edit, verify its sites, and revert it (pushed and published) if they fail'),
+      'repo',
+      ...MANIFESTS_OPTIONS,
+      ...VERIFY_SETTINGS,
+    ),
+  );
+}
+
+export type GateFlags = VerifyFlags & Pick<PublishFlags, 'repo' | 'branch' | 'path' | 'token' | 'workDir'> & { readonly verify?: boolean };
+
+/** Runs the gate for an edit already written (see withGate); prints the verdicts. */
+export async function runGate(cmd: Command, opts: GateFlags, change: { readonly subject: string; readonly ids: readonly string[] }): Promise<void> {
+  const g = globals(cmd);
+  const fleet = loadFleet(g.sites, g.canary);
+  // An editing command's own --force (capacity) says nothing about where the manifests go.
+  const target = targetOf(cmd, fleet.canary, { force: false });
+  requireRepo(target);
+  const flags: PublishFlags = { ...opts, mode: 'push', githubUrl: '', json: false } as PublishFlags;
+  const outcome = await landGated({ ...publishInputsOptions(g, flags, target), subject: change.subject, ids: change.ids, verify: verifyOptionsOf(opts, fleet) });
+  note(verdictsText(outcome.verdicts));
+  note(`Verified: ${change.subject}.`);
+}

@@ -1,0 +1,63 @@
+import { loadFleet } from '../../sites/load.js';
+import { commitInputs, revertInputCommit, type InputFiles } from '../config-repo/rollback.js';
+import { pushInputs, upstreamOf } from '../config-repo/push-upstream.js';
+import { publishInputs, type PublishInputsOptions } from '../publish/from-inputs.js';
+import type { PublishResult } from '../publish/publish.js';
+import { ChecksFailedError, RefusedError } from '../shared/errors.js';
+import { plural } from '../shared/words.js';
+import { verifySites, type SiteVerdict, type VerifyOptions } from './verify.js';
+
+/**
+ * A change that must prove itself: the edit just written to the inputs is
+ * committed in the config repo, pushed, published, and the sites it touched
+ * verified. If verification fails, the commit is reverted (a new commit,
+ * pushed, never forced) and the revert published, so the manifests end
+ * byte-identical to before; then it exits 1 naming what failed.
+ */
+
+export interface GateOptions extends Omit<PublishInputsOptions, 'source' | 'mode'> {
+  /** The config repo's clone. @default process.cwd() */
+  readonly dir?: string;
+  /** The commit's subject, e.g. "Promote shop to green". */
+  readonly subject: string;
+  /** The ids of the sites to verify once published. */
+  readonly ids: readonly string[];
+  /** How to verify them (the sites are read from the inputs as committed). */
+  readonly verify: Omit<VerifyOptions, 'argocd'> & { readonly argocd?: Omit<NonNullable<VerifyOptions['argocd']>, 'revision'> };
+}
+
+export interface GateOutcome {
+  readonly commit: string;
+  readonly publish: PublishResult;
+  readonly verdicts: readonly SiteVerdict[];
+}
+
+export async function landGated(o: GateOptions): Promise<GateOutcome> {
+  const dir = o.dir ?? process.cwd();
+  const inputs: InputFiles = { dir, files: [o.sites, o.canary] };
+  const upstream = await upstreamOf(dir);
+  if (!upstream) throw new RefusedError('a gated change is pushed to the config repo and reverted there if it fails, but the checked-out branch tracks no remote branch: set one with git branch -u origin/main');
+  const done = await commitInputs(inputs, o.subject);
+  if (!done.commit) throw new RefusedError('nothing to gate: the inputs have no uncommitted change');
+  o.log(`Committed "${o.subject}" (${done.commit.slice(0, 12)}) in the config repo.`);
+  const source = await pushInputs(dir, upstream, { log: o.log });
+  o.log(`Pushed it to ${upstream.branch} of ${upstream.url}.`);
+  const publish = await publishInputs({ ...o, mode: 'push', source });
+  o.log(`Published ${publish.commit?.slice(0, 12) ?? '(no change)'}; verifying ${plural(o.ids.length, 'site')}…`);
+
+  const fleet = loadFleet(o.sites, o.canary);
+  const sites = o.ids.map((id) => fleet.sites.find((s) => s.id === id)!);
+  const argocd = o.verify.argocd && publish.commit ? { ...o.verify.argocd, revision: publish.commit } : undefined;
+  const verdicts = await verifySites(sites, fleet.canary, { ...o.verify, argocd });
+  const failed = verdicts.filter((v) => v.outcome !== 'ok');
+  if (failed.length === 0) return { commit: source, publish, verdicts };
+
+  for (const v of failed) for (const problem of v.problems) o.log(`  ${v.id}: ${problem}`);
+  const revert = await revertInputCommit(inputs, source);
+  const reverted = revert.commit ? await pushInputs(dir, upstream, { log: o.log }) : source;
+  const back = await publishInputs({ ...o, mode: 'push', source: reverted });
+  throw new ChecksFailedError(
+    `verification failed for ${failed.map((v) => v.id).join(', ')} (${failed.flatMap((v) => v.problems).join('; ')}). ` +
+      `Reverted ${source.slice(0, 12)} in the config repo (${reverted.slice(0, 12)}, pushed) and published it (${back.status}${back.commit ? ` ${back.commit.slice(0, 12)}` : ''}): the manifests are as before.`,
+  );
+}
