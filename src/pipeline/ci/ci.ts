@@ -99,12 +99,15 @@ export function ciInvocation(env: NodeJS.ProcessEnv): CiInvocation {
     if (value === undefined) continue;
     if (setting.choices && !setting.choices.includes(value)) throw new UsageError(`${named(setting.name)} is "${value}": use one of ${setting.choices.join(', ')}`);
     if (setting.integer && !/^\d+$/.test(value)) throw new UsageError(`${named(setting.name)} is "${value}": expected a whole number`);
+    if (setting.switch && !['true', 'false'].includes(value)) throw new UsageError(`${named(setting.name)} is "${value}": expected true or false`);
     if (setting.secret) secrets.push(value);
     const target = setting.targets.find((t) => t.commands.includes(cmd))?.target;
     if (!target) continue;
     if ('env' in target) {
       childEnv[target.env] = value;
       if (setting.secret) secretEnv.push(target.env);
+    } else if (setting.switch) {
+      if (value === 'true') (target.global ? globalArgs : args).push(target.flag);
     } else (target.global ? globalArgs : args).push(`${target.flag}=${value}`);
   }
   const tail = cmd === 'validate' ? ['--json'] : cmd === 'plan' ? ['--format=json', ...args] : ['--json', ...args];

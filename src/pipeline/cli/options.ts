@@ -56,7 +56,8 @@ function commanderOption(spec: OptionSpec, help = spec.help, hidden = spec.hidde
   const option = new Option(spec.flag!, help);
   if (spec.env) option.env(spec.env);
   if (spec.choices) option.choices(spec.choices);
-  const parse = spec.kind ? PARSERS[spec.kind] : undefined;
+  if (spec.kind === 'list') option.argParser((value: string, previous: string[] = []) => [...previous, ...value.split(/[\s,]+/).filter(Boolean)]).default([]);
+  const parse = spec.kind && spec.kind !== 'switch' && spec.kind !== 'list' ? PARSERS[spec.kind] : undefined;
   if (parse) option.argParser(parse);
   if (spec.default !== undefined) option.default(parse ? parse(String(spec.default)) : spec.default, String(spec.default));
   if (hidden) option.hideHelp();
@@ -78,7 +79,7 @@ export function duration(value: string): number {
   return n;
 }
 
-const PARSERS: Record<ValueKind, (value: string) => number> = {
+const PARSERS: Record<Exclude<ValueKind, 'switch' | 'list'>, (value: string) => number> = {
   whole: wholeNumber,
   positive: (value) => {
     const n = wholeNumber(value);

@@ -1,14 +1,13 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { loadFleet } from '../../sites/load.js';
 import { landGated } from '../stages/gate.js';
 import { note } from './print.js';
-import { globals, withOptions } from './options.js';
+import { globals, withOptions, type OptionUse } from './options.js';
 import { MANIFESTS_OPTIONS, publishInputsOptions, requireRepo, targetOf, type PublishFlags } from './publish-flags.js';
-import type { Fleet, Site } from '../../sites/types.js';
+import type { Canary, Site } from '../../sites/types.js';
 import { applicationOf, layoutOf } from '../../sites/names.js';
 import { argoCdTarget } from '../publish/argocd.js';
 import { parseResolve, type HttpExpectations, type VerifyOptions } from '../stages/verify.js';
-import { duration, wholeNumber, type OptionUse } from './options.js';
 import { verdictsText } from './verdicts.js';
 
 /** The flags of `aviary verify` and of every `--verify` gate, as commander gives them. */
@@ -31,12 +30,7 @@ export const VERIFY_SETTINGS: readonly OptionUse[] = [
 
 /** What a page must answer, and where to connect: verification's own flags. */
 export function withVerifyFlags(cmd: Command): Command {
-  return cmd
-    .addOption(new Option('--expect-status <code>', 'the HTTP status each page must answer').argParser(wholeNumber).default(200))
-    .addOption(new Option('--expect-text <text>', 'text each page must contain'))
-    .addOption(new Option('--budget <duration>', 'the longest a whole answer may take (90s, 500ms …)').argParser(duration).default(5000, '5s'))
-    .addOption(new Option('--resolve <host:port:address>', 'connect to ADDRESS for requests to HOST on PORT, as curl does (repeatable)').argParser(collect).default([]))
-    .addOption(new Option('--connect-to <host:port:address:port2>', 'connect to ADDRESS:PORT2 for requests to HOST on PORT, as curl does (repeatable)').argParser(collect).default([]));
+  return withOptions(cmd, 'expectStatus', 'expectText', 'budget', 'resolve', 'connectTo');
 }
 
 export function expectationsOf(opts: VerifyFlags): HttpExpectations {
@@ -44,18 +38,14 @@ export function expectationsOf(opts: VerifyFlags): HttpExpectations {
 }
 
 /** The HTTP side of verification, and Argo CD's when a URL and token are set (the revision is the caller's to add). */
-export function verifyOptionsOf(opts: VerifyFlags, fleet: Fleet): Omit<VerifyOptions, 'argocd'> & { argocd?: Omit<NonNullable<VerifyOptions['argocd']>, 'revision'> } {
-  const target = argoCdTarget({ url: opts.argocdUrl, project: fleet.canary.settings.argocd.project });
-  const layout = layoutOf(fleet.canary.settings);
+export function verifyOptionsOf(opts: VerifyFlags, canary: Canary): Omit<VerifyOptions, 'argocd'> & { argocd?: Omit<NonNullable<VerifyOptions['argocd']>, 'revision'> } {
+  const target = argoCdTarget({ url: opts.argocdUrl, project: canary.settings.argocd.project });
+  const layout = layoutOf(canary.settings);
   return {
     expect: expectationsOf(opts),
     resolve: parseResolve(opts.resolve, opts.connectTo),
     ...(target ? { argocd: { target, application: (site: Site) => applicationOf(site, layout), waitMs: opts.argocdWait } } : {}),
   };
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 /**
@@ -67,7 +57,8 @@ function collect(value: string, previous: string[]): string[] {
 export function withGate(cmd: Command): Command {
   return withVerifyFlags(
     withOptions(
-      cmd.option('--verify', 'commit, push and publish the edit, verify its sites, and revert it (pushed and published) if they fail'),
+      cmd,
+      { name: 'verify', help: 'commit, push and publish the edit, verify its sites, and revert it (pushed and published) if they fail' },
       'repo',
       ...MANIFESTS_OPTIONS,
       ...VERIFY_SETTINGS,
@@ -85,7 +76,7 @@ export async function runGate(cmd: Command, opts: GateFlags, change: { readonly 
   const target = targetOf(cmd, fleet.canary, { force: false });
   requireRepo(target);
   const flags: PublishFlags = { ...opts, mode: 'push', githubUrl: '', json: false } as PublishFlags;
-  const outcome = await landGated({ ...publishInputsOptions(g, flags, target), subject: change.subject, ids: change.ids, verify: verifyOptionsOf(opts, fleet) });
+  const outcome = await landGated({ ...publishInputsOptions(g, flags, target), subject: change.subject, ids: change.ids, verify: verifyOptionsOf(opts, fleet.canary) });
   note(verdictsText(outcome.verdicts));
   note(`Verified: ${change.subject}.`);
 }

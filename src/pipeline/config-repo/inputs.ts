@@ -7,8 +7,8 @@ import { failOnExitCode, SSH_PASSTHROUGH } from '../git/run.js';
  * The config repository (the cwd): where sites.yaml and canary.yaml are
  * versioned. Read only here; rollback.ts writes to it.
  */
-export function configRepo(dir: string): SimpleGit {
-  return simpleGit({ baseDir: dir, config: ['commit.gpgsign=false', 'core.autocrlf=false'], ...SSH_PASSTHROUGH, errors: failOnExitCode });
+export function configRepo(dir: string, extraConfig: readonly string[] = []): SimpleGit {
+  return simpleGit({ baseDir: dir, config: ['commit.gpgsign=false', 'core.autocrlf=false', ...extraConfig], ...SSH_PASSTHROUGH, errors: failOnExitCode });
 }
 
 /** HEAD of the config repo, or undefined when `dir` is not in a git repository. */

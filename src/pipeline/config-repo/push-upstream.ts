@@ -39,6 +39,25 @@ export async function upstreamOf(dir: string): Promise<Upstream | undefined> {
 }
 
 /**
+ * Where a CI checkout's commits go back to: the branch the clone tracks, or,
+ * on a detached checkout (how CIs check out a pushed commit), the default
+ * branch of its `origin`. Undefined for a clone without a remote.
+ */
+export async function deployUpstream(dir: string): Promise<Upstream | undefined> {
+  const tracked = await upstreamOf(dir);
+  if (tracked) return tracked;
+  const git = configRepo(dir);
+  const raw = await git.raw(['remote', 'get-url', 'origin']).then((s) => s.trim(), () => '');
+  if (!raw) return undefined;
+  const symref = await git.raw(['ls-remote', '--symref', 'origin', 'HEAD']).catch(() => '');
+  const branch = /^ref: refs\/heads\/(\S+)\s+HEAD/m.exec(symref)?.[1];
+  if (!branch) return undefined;
+  const { url, credentials } = splitUrlCredentials(raw);
+  if (credentials) registerSecret(credentials.token, credentials.username);
+  return { remote: 'origin', branch, url };
+}
+
+/**
  * Pushes HEAD of the config repo to `branch` of the upstream (default: its
  * own branch) and returns the commit that landed. When the remote moved, the
  * local commits are rebased onto it and pushed again; a rebase conflict is

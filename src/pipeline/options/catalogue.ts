@@ -23,7 +23,11 @@ export type ValueKind =
   /** digits only, at least 1 */
   | 'positive'
   /** `0`, `90s`, `30m`, `1h`, `2d` (bare digits are seconds), into milliseconds */
-  | 'duration';
+  | 'duration'
+  /** a flag without a value; as a CI setting `true` or `false` */
+  | 'switch'
+  /** repeatable, and each value may hold several, separated by commas or spaces, into a list */
+  | 'list';
 
 export interface OptionSpec {
   /**
@@ -210,6 +214,28 @@ export const OPTIONS = {
   awsSessionToken: { env: 'AWS_SESSION_TOKEN', help: 'AWS session token', secret: true, ci: { name: 'aws_session_token', commands: PIPELINE } },
   awsEndpointUrl: { env: 'AWS_ENDPOINT_URL', help: 'a custom AWS endpoint (LocalStack, moto): S3 then uses path-style addressing', ci: { name: 'aws_endpoint_url', commands: PIPELINE } },
 
+  verify: {
+    flag: '--verify',
+    help: 'verify the sites the deploy changed once published, and revert the input commit (pushed, then published) if they fail',
+    kind: 'switch',
+    ci: { name: 'verify', commands: PIPELINE },
+  },
+  expectStatus: { flag: '--expect-status <code>', help: 'the HTTP status each page must answer', kind: 'whole', default: 200, ci: { name: 'expect_status', commands: PIPELINE } },
+  expectText: { flag: '--expect-text <text>', help: 'text each page must contain', ci: { name: 'expect_text', commands: PIPELINE } },
+  resolve: {
+    flag: '--resolve <host:port:address>',
+    help: 'connect to ADDRESS for requests to HOST on PORT, as curl does (repeatable)',
+    kind: 'list',
+    ci: { name: 'resolve', commands: PIPELINE },
+  },
+  connectTo: {
+    flag: '--connect-to <host:port:address:port2>',
+    help: 'connect to ADDRESS:PORT2 for requests to HOST on PORT, as curl does (repeatable)',
+    kind: 'list',
+    ci: { name: 'connect_to', commands: PIPELINE },
+  },
+  budget: { flag: '--budget <duration>', help: 'the longest a whole answer may take (90s, 500ms …)', kind: 'duration', default: '5s', ci: { name: 'budget', commands: PIPELINE } },
+
   dryRun: { flag: '--dry-run', help: 'print what would change; change nothing' },
   detailedExitcode: { flag: '--detailed-exitcode', help: 'exit 0 when nothing would change, 2 when something would, 1 on any error (as terraform plan does)' },
   json: { flag: '--json', help: 'machine-readable output on stdout (progress and errors go to stderr)' },
@@ -250,6 +276,8 @@ export interface CiSetting {
   readonly secret: boolean;
   /** Must be a whole number. */
   readonly integer: boolean;
+  /** `true` or `false`: a flag without a value when true. */
+  readonly switch: boolean;
   readonly choices?: readonly string[];
   /** The commands it applies to; others ignore it (one settings block may serve several steps). */
   readonly commands: readonly CiCommand[];
@@ -269,6 +297,7 @@ export function ciSettings(): CiSetting[] {
       help: known?.help ?? s.help,
       secret: known?.secret || s.secret === true,
       integer: known?.integer || s.kind === 'whole' || s.kind === 'positive',
+      switch: known?.switch || s.kind === 'switch',
       ...(s.choices ? { choices: s.choices } : known?.choices ? { choices: known.choices } : {}),
       commands: CI_COMMANDS.filter((c) => known?.commands.includes(c) || s.ci!.commands.includes(c)),
       targets: [...(known?.targets ?? []), { commands: s.ci.commands, ...(target ? { target } : {}) }],

@@ -1,6 +1,6 @@
 import { loadFleet } from '../../sites/load.js';
 import { commitInputs, revertInputCommit, type InputFiles } from '../config-repo/rollback.js';
-import { pushInputs, upstreamOf } from '../config-repo/push-upstream.js';
+import { deployUpstream, pushInputs, upstreamOf } from '../config-repo/push-upstream.js';
 import { publishInputs, type PublishInputsOptions } from '../publish/from-inputs.js';
 import type { PublishResult } from '../publish/publish.js';
 import { ChecksFailedError, RefusedError } from '../shared/errors.js';
@@ -52,12 +52,26 @@ export async function landGated(o: GateOptions): Promise<GateOutcome> {
   const failed = verdicts.filter((v) => v.outcome !== 'ok');
   if (failed.length === 0) return { commit: source, publish, verdicts };
 
+  throw await revertFailed(failed, { ...o, dir, source });
+}
+
+/**
+ * After a failed verification: reverts `source` in the config repo (a new
+ * commit, pushed to the branch the clone tracks, never forced), publishes the
+ * revert, and returns the error to exit with, naming what failed.
+ */
+export async function revertFailed(
+  failed: readonly SiteVerdict[],
+  o: Omit<PublishInputsOptions, 'source' | 'mode'> & { readonly dir: string; readonly source: string },
+): Promise<ChecksFailedError> {
   for (const v of failed) for (const problem of v.problems) o.log(`  ${v.id}: ${problem}`);
-  const revert = await revertInputCommit(inputs, source);
-  const reverted = revert.commit ? await pushInputs(dir, upstream, { log: o.log }) : source;
+  const what = `verification failed for ${failed.map((v) => v.id).join(', ')} (${failed.flatMap((v) => v.problems).join('; ')})`;
+  const upstream = await deployUpstream(o.dir);
+  if (!upstream) return new ChecksFailedError(`${what}. Not reverted: the config repo has no remote to push a revert to; revert ${o.source.slice(0, 12)} there (aviary rollback ${o.source.slice(0, 12)}).`);
+  const revert = await revertInputCommit({ dir: o.dir, files: [o.sites, o.canary] }, o.source);
+  const reverted = revert.commit ? await pushInputs(o.dir, upstream, { log: o.log }) : o.source;
   const back = await publishInputs({ ...o, mode: 'push', source: reverted });
-  throw new ChecksFailedError(
-    `verification failed for ${failed.map((v) => v.id).join(', ')} (${failed.flatMap((v) => v.problems).join('; ')}). ` +
-      `Reverted ${source.slice(0, 12)} in the config repo (${reverted.slice(0, 12)}, pushed) and published it (${back.status}${back.commit ? ` ${back.commit.slice(0, 12)}` : ''}): the manifests are as before.`,
+  return new ChecksFailedError(
+    `${what}. Reverted ${o.source.slice(0, 12)} in the config repo (${reverted.slice(0, 12)}, pushed) and published it (${back.status}${back.commit ? ` ${back.commit.slice(0, 12)}` : ''}): the manifests are as before.`,
   );
 }

@@ -9,6 +9,8 @@ import { deployOrder, type DeployOrder } from '../publish/deploy-order.js';
 import { argoCdTarget } from '../publish/argocd.js';
 import { normalisePrefix } from '../git/sync.js';
 import { checkBranch } from '../git/branches.js';
+import { revertFailed, type GateOptions } from './gate.js';
+import { verifySites } from './verify.js';
 import { normaliseRemote, WorkDir } from '../git/workdir.js';
 import { awsClients, type AwsClients } from '../hook/aws.js';
 import { resolveHookConfig, type HookConfig, type HookFlags } from '../hook/config.js';
@@ -28,7 +30,8 @@ import { synthFleet } from '../manifests/synth.js';
 import type { ManifestFile } from '../../charts/render.js';
 import { refuseLive } from './teardown-gate.js';
 import { runTeardowns, type TeardownOutcome } from './teardowns.js';
-import { plural } from '../shared/words.js';
+import { listIds, plural } from '../shared/words.js';
+import { ChecksFailedError } from '../shared/errors.js';
 import { readIfExists } from '../shared/files.js';
 import { retry, type RetryPolicy } from '../shared/retry.js';
 
@@ -43,7 +46,7 @@ import { retry, type RetryPolicy } from '../shared/retry.js';
  * failure in any stage finishes the job instead of forgetting half of it.
  */
 
-export type Stage = 'validate' | 'changes' | 'provision' | 'synth' | 'publish' | 'teardown';
+export type Stage = 'validate' | 'changes' | 'provision' | 'synth' | 'publish' | 'verify' | 'teardown';
 
 export interface PipelineOptions {
   readonly inputs: { readonly sites: string; readonly canary: string; readonly out: string };
@@ -80,6 +83,12 @@ export interface PipelineOptions {
     readonly concurrency?: number;
     readonly env?: NodeJS.ProcessEnv;
   };
+  /**
+   * Verify the sites this deploy changed once published; on a failure the
+   * input commit is reverted in the config repo (pushed), the revert
+   * published, and the run fails naming what failed. @default no verification
+   */
+  readonly verify?: GateOptions['verify'];
   readonly progress?: Progress;
   /** AWS clients to use (tests); default: from the SDK's environment. */
   readonly aws?: () => AwsClients;
@@ -139,6 +148,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     const published = await stage(progress, 'publish', `${options.manifests.mode === 'pr' ? 'pull request' : 'push'} to ${options.manifests.branch}`, (s) =>
       publishFiles(run, changes, files, s),
     );
+    if (options.verify) await stage(progress, 'verify', undefined, (s) => verifyDeploy(run, fleet, changes, published, s));
     const teardown = await stage(progress, 'teardown', plural(changes.teardown.length, 'removed site'), (s) => tearDown(run, fleet, changes, published, s));
     return {
       source,
@@ -232,6 +242,31 @@ async function publishFiles({ options: { manifests } }: Run, { origin }: Changes
   });
   s.done(publishSummary(result));
   return result;
+}
+
+/** The sites this deploy changed, verified once published (see PipelineOptions.verify); a failure is reverted and published. */
+async function verifyDeploy(run: Run, fleet: Fleet, { origin }: Changes, published: PublishResult, s: StageProgress): Promise<void> {
+  const { inputs, manifests, verify } = run.options;
+  const ids = published.plan.sites.filter((site) => site.change !== 'removed').map((site) => site.id);
+  if (published.status !== 'pushed' || ids.length === 0) return s.skip(published.status === 'pushed' ? 'no site changed' : 'nothing was published');
+  const sites = fleet.sites.filter((site) => ids.includes(site.id));
+  const argocd = verify!.argocd && published.commit ? { ...verify!.argocd, revision: published.commit } : undefined;
+  const verdicts = await verifySites(sites, fleet.canary, { ...verify!, argocd });
+  const failed = verdicts.filter((v) => v.outcome !== 'ok');
+  if (failed.length === 0) return s.done(`${plural(sites.length, 'site')} served as published: ${listIds(ids)}`);
+  if (!origin.source || !origin.configDir) throw new ChecksFailedError(`verification failed for ${failed.map((v) => v.id).join(', ')}; not reverted: --allow-dirty inputs have no commit to revert`);
+  throw await revertFailed(failed, {
+    ...inputs,
+    dir: origin.configDir,
+    source: origin.source,
+    repo: manifests.repo,
+    branch: manifests.branch,
+    path: manifests.path,
+    workRoot: manifests.workRoot,
+    token: manifests.credentials?.token,
+    github: { url: manifests.github?.url ?? '', repo: manifests.github?.repo, token: manifests.github?.token },
+    log: (line) => s.note(line),
+  });
 }
 
 /** Marks removed sites and completes the teardowns that are due; skipped when this run cannot decide what is removed. */

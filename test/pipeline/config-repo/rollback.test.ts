@@ -1,6 +1,6 @@
 // Rolling back is a forward commit: the revert property over generated
 // histories, and rollback / deploy / history end to end through the CLI.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RefusedError } from '../../../src/pipeline/shared/errors.js';
@@ -155,5 +155,23 @@ describe('aviary rollback, deploy and history', () => {
     const text = await runCli(dir, ['history', '--repo', remote, '-n', '4']);
     expect(text.stdout.match(/^[0-9a-f]{12} {2}/gm)).toHaveLength(4);
     expect(text.stdout).toContain(`input ${c2.slice(0, 12)}`);
+  });
+});
+
+describe('a revert on a CI runner without a git identity', () => {
+  it("commits with Aviary's identity instead of failing", async () => {
+    const dir = join(root, 'no-identity');
+    configRepo(dir, sitesYaml([{ id: 'alpha' }]));
+    await commitInputs(dir, 'add bravo', sitesYaml([{ id: 'alpha' }, { id: 'bravo' }]));
+    await git(dir, 'config', '--unset', 'user.name');
+    await git(dir, 'config', '--unset', 'user.email');
+    // What a fresh runner has: an empty home, no system config.
+    const home = join(root, 'empty-home');
+    mkdirSync(home, { recursive: true });
+    const manifests = bareRepo(join(root, 'no-identity-manifests.git'));
+    const r = await runCli(dir, ['rollback', '--repo', manifests, '--no-push-config'], { HOME: home, GIT_CONFIG_NOSYSTEM: '1' });
+    expect(r.code, r.stderr).toBe(0);
+    expect((await git(dir, 'log', '-1', '--format=%an <%ae>|%s')).trim()).toBe('Aviary <aviary@localhost>|Revert "add bravo"');
+    expect(readFileSync(join(dir, 'sites.yaml'), 'utf8')).toBe(sitesYaml([{ id: 'alpha' }]));
   });
 });

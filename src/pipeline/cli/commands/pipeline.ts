@@ -10,9 +10,12 @@ import type { PublishMode } from '../../publish/publish.js';
 import { ciSettingsHelp } from '../../options/docs.js';
 import { globals, withOptions, type OptionUse } from '../options.js';
 import { requireRepo, targetOf } from '../publish-flags.js';
+import { verifyOptionsOf, withVerifyFlags, type VerifyFlags } from '../verify-flags.js';
+import { loadCanary } from '../../../sites/load.js';
 
 /** The flags of `aviary pipeline`: publish's and hook's, under the same names and variables. */
-export interface PipelineFlags {
+export interface PipelineFlags extends VerifyFlags {
+  readonly verify?: boolean;
   readonly manifestsRepo?: string;
   readonly repo?: string;
   readonly branch: string;
@@ -34,8 +37,6 @@ export interface PipelineFlags {
   readonly concurrency: number;
   readonly recoveryDays: number;
   readonly teardownGrace: number;
-  readonly argocdUrl?: string;
-  readonly argocdWait: number;
   readonly confirm?: number;
   readonly threshold: number;
   readonly json?: boolean;
@@ -47,14 +48,16 @@ const PIPELINE_OPTIONS: readonly OptionUse[] = [
   { name: 'repo', hidden: true },
   'branch', 'path', 'force', 'createBranch', 'mode', 'token', 'gitToken', 'gitUsername', 'workDir', 'githubUrl', 'githubRepo', 'githubToken', 'source', 'allowDirty',
   'table', 'bucket', 'secretPrefix', 'mysqlUrl', 'mysqlSecret', 'dbHost', 'retries', 'concurrency',
-  'recoveryDays', 'teardownGrace', 'argocdUrl', 'argocdToken', 'argocdWait', 'confirm', 'threshold',
+  'recoveryDays', 'teardownGrace', 'argocdUrl', 'argocdToken', 'argocdWait', 'confirm', 'threshold', 'verify',
   'awsRegion', 'awsAccessKeyId', 'awsSecretAccessKey', 'awsSessionToken', 'awsEndpointUrl', 'json',
 ];
 
 export function register(program: Command): void {
-  withOptions(
-    program.command('pipeline').description('the whole CI step: validate, provision new sites, synthesize, publish, tear down removed sites'),
-    ...PIPELINE_OPTIONS,
+  withVerifyFlags(
+    withOptions(
+      program.command('pipeline').description('the whole CI step: validate, provision new sites, synthesize, publish, (verify,) tear down removed sites'),
+      ...PIPELINE_OPTIONS,
+    ),
   )
     .action(async (opts: PipelineFlags, cmd: Command) => {
       const g = globals(cmd);
@@ -88,6 +91,7 @@ export function register(program: Command): void {
           threshold: opts.threshold,
           confirm: opts.confirm,
         },
+        ...(opts.verify ? { verify: verifyOptionsOf(opts, loadCanary(g.canary)) } : {}),
         progress,
       });
       if (opts.json) process.stdout.write(`${mask(JSON.stringify(result, null, 2))}\n`);

@@ -34,7 +34,7 @@ export function register(program: Command): void {
       const unknown = ids.filter((id) => !fleet.sites.some((s) => s.id === id));
       if (unknown.length) throw new UsageError(`not in ${g.sites}: ${unknown.join(', ')}`);
       const sites = ids.map((id) => fleet.sites.find((s) => s.id === id)!);
-      const { argocd, ...http } = verifyOptionsOf(opts, fleet);
+      const { argocd, ...http } = verifyOptionsOf(opts, fleet.canary);
       let revision: string | undefined;
       if (argocd) {
         const manifests = targetOf(cmd, fleet.canary, { readOnly: true });
