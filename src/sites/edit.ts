@@ -126,7 +126,8 @@ function moveSites(input: EditInput, ids: readonly string[], how: 'upgrade' | 'p
     if (i === undefined) throw new Error(`unknown site "${id}" (pickSites reports these)`);
     const site = input.fleet.sites[i];
     const to = how === 'upgrade' ? { service: color, ingress: site.ingress } : { service: color, ingress: color };
-    if (to.service === site.service && to.ingress === site.ingress) {
+    // A promoted site takes all of its traffic: a weighted split goes too.
+    if (to.service === site.service && to.ingress === site.ingress && !(how === 'promote' && site.weights)) {
       unchanged.push(id);
       continue;
     }
@@ -136,7 +137,7 @@ function moveSites(input: EditInput, ids: readonly string[], how: 'upgrade' | 'p
     if (!service?.value) throw new Error(`site "${id}" has no service node`);
     if (site.service !== color) sites.text.setScalar(service.value, color);
     if (how === 'upgrade' && !ingress) sites.text.insertPairAfter(map, service, 'ingress', site.service);
-    if (how === 'promote' && ingress?.value && site.ingress !== color && !sites.text.removePairLine(map, ingress)) {
+    if (how === 'promote' && ingress?.value && (site.ingress !== color || site.weights) && !sites.text.removePairLine(map, ingress)) {
       sites.text.setScalar(ingress.value, color);
     }
     moved.push({ id, from: { service: site.service, ingress: site.ingress }, to });

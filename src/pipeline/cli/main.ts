@@ -24,6 +24,7 @@ const GROUPS: readonly CommandGroup[] = [
   { commands: ['hook'], load: () => import('./commands/hook.js') },
   { commands: ['pipeline', 'ci'], load: () => import('./commands/pipeline.js') },
   { commands: ['verify'], load: () => import('./commands/verify.js') },
+  { commands: ['rollout'], load: () => import('./commands/rollout.js') },
 ];
 
 /** Global options that take a value, so their value is not mistaken for the command. */

@@ -22,9 +22,13 @@ export interface GateOptions extends Omit<PublishInputsOptions, 'source' | 'mode
   readonly subject: string;
   /** The ids of the sites to verify once published. */
   readonly ids: readonly string[];
-  /** How to verify them (the sites are read from the inputs as committed). */
-  readonly verify: Omit<VerifyOptions, 'argocd'> & { readonly argocd?: Omit<NonNullable<VerifyOptions['argocd']>, 'revision'> };
+  /** How to verify them (the sites are read from the inputs as committed); none: published without verification. */
+  readonly verify?: GateVerify;
+  /** A trailer for the commit (`Aviary-Rollout: green ring 2/4`). @default none */
+  readonly trailer?: string;
 }
+
+export type GateVerify = Omit<VerifyOptions, 'argocd'> & { readonly argocd?: Omit<NonNullable<VerifyOptions['argocd']>, 'revision'> };
 
 export interface GateOutcome {
   readonly commit: string;
@@ -37,14 +41,25 @@ export async function landGated(o: GateOptions): Promise<GateOutcome> {
   const inputs: InputFiles = { dir, files: [o.sites, o.canary] };
   const upstream = await upstreamOf(dir);
   if (!upstream) throw new RefusedError('a gated change is pushed to the config repo and reverted there if it fails, but the checked-out branch tracks no remote branch: set one with git branch -u origin/main');
-  const done = await commitInputs(inputs, o.subject);
+  const done = await commitInputs(inputs, o.subject, o.trailer);
   if (!done.commit) throw new RefusedError('nothing to gate: the inputs have no uncommitted change');
   o.log(`Committed "${o.subject}" (${done.commit.slice(0, 12)}) in the config repo.`);
   const source = await pushInputs(dir, upstream, { log: o.log });
   o.log(`Pushed it to ${upstream.branch} of ${upstream.url}.`);
   const publish = await publishInputs({ ...o, mode: 'push', source });
+  if (!o.verify) {
+    o.log(`Published ${publish.commit?.slice(0, 12) ?? '(no change)'}.`);
+    return { commit: source, publish, verdicts: [] };
+  }
   o.log(`Published ${publish.commit?.slice(0, 12) ?? '(no change)'}; verifying ${plural(o.ids.length, 'site')}…`);
+  return verifyPublished({ ...o, dir, source, publish, verify: o.verify });
+}
 
+/** Verifies the sites of a published input commit; a failure is reverted and published (see revertFailed). */
+export async function verifyPublished(
+  o: Omit<GateOptions, 'verify' | 'subject'> & { readonly dir: string; readonly source: string; readonly publish: PublishResult; readonly verify: GateVerify },
+): Promise<GateOutcome> {
+  const { source, publish } = o;
   const fleet = loadFleet(o.sites, o.canary);
   const sites = o.ids.map((id) => fleet.sites.find((s) => s.id === id)!);
   const argocd = o.verify.argocd && publish.commit ? { ...o.verify.argocd, revision: publish.commit } : undefined;
@@ -52,7 +67,7 @@ export async function landGated(o: GateOptions): Promise<GateOutcome> {
   const failed = verdicts.filter((v) => v.outcome !== 'ok');
   if (failed.length === 0) return { commit: source, publish, verdicts };
 
-  throw await revertFailed(failed, { ...o, dir, source });
+  throw await revertFailed(failed, o);
 }
 
 /**

@@ -1,0 +1,58 @@
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { loadCanary } from '../../../sites/load.js';
+import { ringProblem } from '../../../sites/rings.js';
+import { COLORS, type Color } from '../../../sites/types.js';
+import { plural } from '../../shared/words.js';
+import { runRollout } from '../../stages/rollout.js';
+import { answer, note } from '../print.js';
+import { duration, globals, wholeNumber } from '../options.js';
+import { publishInputsOptions, requireRepo, targetOf, type PublishFlags } from '../publish-flags.js';
+import { verifyOptionsOf, withGate, type GateFlags } from '../verify-flags.js';
+
+interface RolloutFlags extends GateFlags {
+  readonly to: Color;
+  readonly rings: number[];
+  readonly pause: number;
+  readonly resume?: boolean;
+  readonly maxPerRing: number;
+  readonly json?: boolean;
+}
+
+export function register(program: Command): void {
+  withGate(
+    program
+      .command('rollout')
+      .description('promote the sites not yet on a color in growing rings of the fleet: one config commit, push and publish per ring, each verified with --verify (a failing ring is reverted and the rollout stops)')
+      .addOption(new Option('--to <color>', 'the color to roll out (the active canary)').choices([...COLORS]).makeOptionMandatory())
+      .addOption(new Option('--rings <percents>', 'cumulative percentages of the fleet, ending at 100').argParser(rings).default([1, 10, 50, 100], '1,10,50,100'))
+      .addOption(new Option('--pause <duration>', 'wait between rings (90s, 30m …)').argParser(duration).default(0, '0'))
+      .addOption(new Option('--max-per-ring <n>', 'commit a larger ring in parts of at most this many sites (their Jobs run at once)').argParser(wholeNumber).default(500))
+      .option('--resume', 'after an interruption: publish and verify the last ring committed again, then go on')
+      .option('--json', 'machine-readable output on stdout'),
+  ).action(async (opts: RolloutFlags, cmd: Command) => {
+    const g = globals(cmd);
+    const canary = loadCanary(g.canary);
+    const target = targetOf(cmd, canary, { force: false });
+    requireRepo(target);
+    const flags = { ...opts, mode: 'push', githubUrl: '' } as unknown as PublishFlags;
+    const result = await runRollout({
+      ...publishInputsOptions(g, flags, target),
+      to: opts.to,
+      rings: opts.rings,
+      pauseMs: opts.pause,
+      maxPerRing: Math.max(1, opts.maxPerRing),
+      resume: opts.resume,
+      ...(opts.verify ? { verify: verifyOptionsOf(opts, canary) } : {}),
+    });
+    const sites = result.rings.flatMap((r) => r.sites);
+    answer(opts.json, result, () => (sites.length ? `Rolled out ${opts.to} to ${plural(sites.length, 'site')} in ${plural(result.rings.length, 'commit')}.` : `Nothing to roll out: every site is on ${opts.to}.`));
+    if (!opts.json && sites.length) note('Each ring is a commit of the config repo; `aviary history` lists their deploys.');
+  });
+}
+
+function rings(value: string): number[] {
+  const list = value.split(',').map((v) => Number(v.trim()));
+  const problem = ringProblem(list);
+  if (problem) throw new InvalidArgumentError(problem);
+  return list;
+}

@@ -1,0 +1,86 @@
+import { promoteSites } from '../../sites/edit.js';
+import { rolloutRings } from '../../sites/rings.js';
+import type { Color } from '../../sites/types.js';
+import { editInputs, readInputs } from '../config-repo/edit-files.js';
+import { configRepo } from '../config-repo/inputs.js';
+import { publishInputs } from '../publish/from-inputs.js';
+import { RefusedError } from '../shared/errors.js';
+import { plural } from '../shared/words.js';
+import { landGated, verifyPublished, type GateOptions } from './gate.js';
+
+/**
+ * A fleet rollout in rings: the sites not yet fully on `to` are promoted ring
+ * by ring (stable rings: sites/rings.ts), each ring one config commit, one
+ * push, one publish and, with `verify`, one verification that reverts the
+ * ring and stops on a failure. Rings already done are skipped, so a rollout
+ * is resumed by running it again; `resume` first re-publishes and verifies
+ * the last ring committed, in case an interruption left it unverified.
+ */
+
+/** The trailers of a rollout's ring commit: `Aviary-Rollout: green ring 2/4` and the ring's sites, space-separated. */
+export const ROLLOUT_TRAILER = 'Aviary-Rollout';
+const SITES_TRAILER = 'Aviary-Rollout-Sites';
+
+export interface RolloutOptions extends Omit<GateOptions, 'subject' | 'ids' | 'trailer'> {
+  readonly to: Color;
+  /** Cumulative percentages of the fleet, ending at 100 (e.g. 1, 10, 50, 100). */
+  readonly rings: readonly number[];
+  /** A ring of more sites than this goes in several commits of at most this many (their Jobs run at once). */
+  readonly maxPerRing: number;
+  /** Wait between rings, once one is verified. @default 0 */
+  readonly pauseMs?: number;
+  readonly resume?: boolean;
+}
+
+export interface RolloutResult {
+  readonly rings: readonly { readonly number: number; readonly sites: readonly string[] }[];
+}
+
+export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
+  const dir = o.dir ?? process.cwd();
+  const paths = { sites: o.sites, canary: o.canary };
+  const { fleet } = readInputs(paths);
+  if (fleet.canary.selector !== o.to) {
+    throw new RefusedError(`a rollout promotes sites to the active canary, which is ${fleet.canary.selector}: select ${o.to} first (aviary canary select ${o.to}), or roll out to ${fleet.canary.selector}`);
+  }
+  if (o.resume) await reverifyLastRing(o, dir);
+
+  const done: { number: number; sites: string[] }[] = [];
+  const rings = rolloutRings(readInputs(paths).fleet, o.to, o.rings);
+  const total = rings.length;
+  for (const ring of rings) {
+    if (ring.ids.length === 0) continue;
+    for (let start = 0; start < ring.ids.length; start += o.maxPerRing) {
+      const batch = ring.ids.slice(start, start + o.maxPerRing);
+      const part = ring.ids.length > o.maxPerRing ? ` part ${start / o.maxPerRing + 1}` : '';
+      const label = `ring ${ring.number}/${total}${part}`;
+      editInputs(paths, (input) => promoteSites(input, batch));
+      o.log(`Rollout to ${o.to}, ${label} (${ring.percent} % of the fleet): ${plural(batch.length, 'site')}.`);
+      const trailer = `${ROLLOUT_TRAILER}: ${o.to} ${label}\n${SITES_TRAILER}: ${batch.join(' ')}`;
+      await landGated({ ...o, dir, subject: `Roll out ${o.to}: ${label}, ${plural(batch.length, 'site')}`, ids: batch, trailer });
+      done.push({ number: ring.number, sites: batch });
+    }
+    if (o.pauseMs && ring.number < total) {
+      o.log(`Pausing ${Math.round(o.pauseMs / 1000)} s before the next ring.`);
+      await new Promise((resolve) => setTimeout(resolve, o.pauseMs));
+    }
+  }
+  return { rings: done };
+}
+
+/**
+ * After an interruption the last ring may be committed (and pushed) but not
+ * published or not verified: HEAD, when it is a ring commit, is published
+ * again (a no-op when it already is) and its sites verified, reverting on a
+ * failure as the ring itself would have.
+ */
+async function reverifyLastRing(o: RolloutOptions, dir: string): Promise<void> {
+  const git = configRepo(dir);
+  const head = (await git.raw(['rev-parse', 'HEAD'])).trim();
+  const trailer = (await git.raw(['log', '-1', `--format=%(trailers:key=${ROLLOUT_TRAILER},valueonly)`, head])).trim();
+  if (!trailer) return;
+  const ids = (await git.raw(['log', '-1', `--format=%(trailers:key=${SITES_TRAILER},valueonly)`, head])).trim().split(/\s+/).filter(Boolean);
+  o.log(`Resuming: the last ring commit ${head.slice(0, 12)} (${trailer}) is published again and verified.`);
+  const publish = await publishInputs({ ...o, mode: 'push', source: head });
+  if (o.verify && ids.length > 0) await verifyPublished({ ...o, dir, source: head, publish, verify: o.verify, ids });
+}

@@ -1,0 +1,102 @@
+// A fleet rollout in rings over 200 sites, end to end through the CLI: the
+// test's web server plays the cluster (it serves each site from the color the
+// manifests route it to right now). Ring 2 has broken sites: ring 1 stays,
+// ring 2 is reverted, nothing else is touched. Then a rollout killed in the
+// middle of a ring is resumed and finishes.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ringBucket } from '../../../src/sites/rings.js';
+import { CLI, runCli } from '../../support/cli.js';
+import { canaryYaml, scratchDir, sitesYaml } from '../../support/fixtures.js';
+import { bareRepo, configRepo, git, GIT_ENV } from '../../support/git.js';
+import { parseManifests } from '../../support/manifests.js';
+import { closeServer, listenLocal } from '../../support/ports.js';
+
+const root = scratchDir('aviary-rollout-');
+const ids = Array.from({ length: 200 }, (_, i) => `site-${String(i).padStart(3, '0')}`);
+const ringOf = (id: string) => [1, 10, 50, 100].findIndex((p) => ringBucket(id) < p) + 1;
+const inRing = (n: number) => ids.filter((id) => ringOf(id) === n);
+/** Broken on green: one site of ring 2. */
+const broken = new Set([inRing(2)[0]!]);
+let web: Server;
+let port: number;
+let manifests: string;
+let dir: string;
+let upstream: string;
+/** Called with each site id the web server is asked for (to kill a rollout at a chosen moment). */
+let onRequest: (id: string) => void = () => undefined;
+
+function routedColors(): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const id of ids) {
+    const file = execFileSync('git', ['show', `main:sites/${id}/${id}.yaml`], { cwd: manifests, env: GIT_ENV, encoding: 'utf8' });
+    out.set(id, parseManifests(file).find((o) => o.kind === 'Ingress' && o.metadata.name === id)?.spec.rules[0].http.paths[0].backend.service.name);
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  web = createServer((req, res) => {
+    const id = String(req.headers.host).split('.')[0]!;
+    onRequest(id);
+    const file = execFileSync('git', ['show', `main:sites/${id}/${id}.yaml`], { cwd: manifests, env: GIT_ENV, encoding: 'utf8' });
+    const color = parseManifests(file).find((o) => o.kind === 'Ingress' && o.metadata.name === id)?.spec.rules[0].http.paths[0].backend.service.name;
+    if (color === 'green' && broken.has(id)) res.writeHead(502).end('bad gateway');
+    else res.writeHead(200).end('<html>Welcome to WordPress</html>');
+  });
+  port = await listenLocal(web);
+  manifests = bareRepo(join(root, 'manifests.git'));
+  upstream = bareRepo(join(root, 'config.git'));
+  dir = configRepo(join(root, 'config'), sitesYaml(ids.map((id) => ({ id }))), canaryYaml({ extra: 'ingress:\n  scheme: http\n' }));
+  await git(dir, 'remote', 'add', 'origin', upstream);
+  await git(dir, 'push', '-q', '-u', 'origin', 'main');
+  const first = await runCli(dir, ['publish', '--repo', manifests]);
+  expect(first.code, first.stderr).toBe(0);
+}, 120_000);
+afterAll(() => web && closeServer(web));
+
+/** Every site's host reaches the test's web server (a comma-separated list is one --connect-to). */
+const connectTo = () => ids.map((id) => `${id}.example.com:80:127.0.0.1:${port}`).join(',');
+const args = () => ['rollout', '--to', 'green', '--rings', '1,10,50,100', '--verify', '--repo', manifests, '--expect-text', 'Welcome', '--connect-to', connectTo()];
+
+describe('aviary rollout --rings', () => {
+  it('ring membership is a stable hash of the id; 200 sites fill every ring', () => {
+    expect(inRing(1).length).toBeGreaterThan(0);
+    expect(inRing(2).length).toBeGreaterThan(1);
+    expect([1, 2, 3, 4].map((n) => inRing(n).length).reduce((a, b) => a + b)).toBe(200);
+  });
+
+  it('a failure in ring 2: ring 1 stays on green, ring 2 is reverted, nothing else is touched (exit 1)', { timeout: 300_000 }, async () => {
+    const before = (await git(upstream, 'rev-parse', 'main')).trim();
+    const r = await runCli(dir, args());
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain(`verification failed for ${[...broken][0]}`);
+    const log = (await git(upstream, 'log', '--format=%s', `${before}..main`)).trim().split('\n');
+    expect(log).toEqual([`Revert "Roll out green: ring 2/4, ${inRing(2).length} sites"`, `Roll out green: ring 2/4, ${inRing(2).length} sites`, `Roll out green: ring 1/4, ${inRing(1).length === 1 ? '1 site' : `${inRing(1).length} sites`}`]);
+    const colors = routedColors();
+    for (const id of ids) expect(colors.get(id), id).toBe(ringOf(id) === 1 ? 'green' : 'blue');
+  });
+
+  it('killed in the middle of a ring, --resume publishes and verifies that ring, then finishes the rollout (exit 0)', { timeout: 300_000 }, async () => {
+    broken.clear();
+    // Kill the rollout as soon as ring 3 is being verified: committed, pushed and published, not verified.
+    let child: ChildProcess | undefined;
+    onRequest = (id) => {
+      if (ringOf(id) === 3) child?.kill('SIGKILL');
+    };
+    await new Promise<void>((done) => {
+      child = spawn(process.execPath, [CLI, ...args()], { cwd: dir, env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: 'ignore' });
+      child.on('exit', () => done());
+    });
+    onRequest = () => undefined;
+    expect((await git(upstream, 'log', '-1', '--format=%s', 'main')).trim()).toMatch(/^Roll out green: ring 3\/4/);
+
+    const r = await runCli(dir, [...args(), '--resume']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/Resuming: the last ring commit [0-9a-f]{12} \(green ring 3\/4\) is published again and verified\./);
+    const colors = routedColors();
+    for (const id of ids) expect(colors.get(id), id).toBe('green');
+  });
+});
