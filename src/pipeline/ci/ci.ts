@@ -71,7 +71,10 @@ export function readSettings(ci: CiKind, env: NodeJS.ProcessEnv): Map<string, st
     else found.set(name, value.trim());
   }
   if (unknown.length > 0) {
-    const spelled = CI_SETTINGS.map((s) => (ci === 'drone' ? s.name : s.name.replaceAll('_', '-'))).join(', ');
+    // Under GitHub, what action.yml declares: the inputs a workflow can set.
+    const spelled = CI_SETTINGS.filter((s) => ci === 'drone' || s.actionInput)
+      .map((s) => (ci === 'drone' ? s.name : s.name.replaceAll('_', '-')))
+      .join(', ');
     throw new UsageError(`unknown ${ci === 'drone' ? 'plugin setting' : 'action input'}${unknown.length > 1 ? 's' : ''} ${unknown.sort().join(', ')}: check the spelling; known: ${spelled}`);
   }
   return found;

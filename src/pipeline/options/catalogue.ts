@@ -56,7 +56,12 @@ export interface OptionSpec {
    * setting for different commands (`--against` for plan, `--manifests-repo`
    * for pipeline).
    */
-  readonly ci?: { readonly name: string; readonly commands: readonly CiCommand[] };
+  readonly ci?: {
+    readonly name: string;
+    readonly commands: readonly CiCommand[];
+    /** A Drone setting only: a GitHub job gets it from its environment (aws-actions/configure-aws-credentials), so action.yml declares no input. @default true */
+    readonly actionInput?: false;
+  };
 }
 
 const ALL = CI_COMMANDS;
@@ -209,10 +214,10 @@ export const OPTIONS = {
     ci: { name: 'concurrency', commands: PIPELINE },
   },
   awsRegion: { env: 'AWS_REGION', help: 'AWS region', ci: { name: 'aws_region', commands: PIPELINE } },
-  awsAccessKeyId: { env: 'AWS_ACCESS_KEY_ID', help: 'AWS access key (better: the runner role)', ci: { name: 'aws_access_key_id', commands: PIPELINE } },
-  awsSecretAccessKey: { env: 'AWS_SECRET_ACCESS_KEY', help: 'AWS secret key', secret: true, ci: { name: 'aws_secret_access_key', commands: PIPELINE } },
-  awsSessionToken: { env: 'AWS_SESSION_TOKEN', help: 'AWS session token', secret: true, ci: { name: 'aws_session_token', commands: PIPELINE } },
-  awsEndpointUrl: { env: 'AWS_ENDPOINT_URL', help: 'a custom AWS endpoint (LocalStack, moto): S3 then uses path-style addressing', ci: { name: 'aws_endpoint_url', commands: PIPELINE } },
+  awsAccessKeyId: { env: 'AWS_ACCESS_KEY_ID', help: 'AWS access key (better: the runner role)', ci: { name: 'aws_access_key_id', commands: PIPELINE, actionInput: false } },
+  awsSecretAccessKey: { env: 'AWS_SECRET_ACCESS_KEY', help: 'AWS secret key', secret: true, ci: { name: 'aws_secret_access_key', commands: PIPELINE, actionInput: false } },
+  awsSessionToken: { env: 'AWS_SESSION_TOKEN', help: 'AWS session token', secret: true, ci: { name: 'aws_session_token', commands: PIPELINE, actionInput: false } },
+  awsEndpointUrl: { env: 'AWS_ENDPOINT_URL', help: 'a custom AWS endpoint (LocalStack, moto): S3 then uses path-style addressing', ci: { name: 'aws_endpoint_url', commands: PIPELINE, actionInput: false } },
 
   verify: {
     flag: '--verify',
@@ -276,6 +281,8 @@ export interface CiSetting {
   readonly secret: boolean;
   /** Must be a whole number. */
   readonly integer: boolean;
+  /** Declared as an input in action.yml (false: a Drone setting only). */
+  readonly actionInput: boolean;
   /** `true` or `false`: a flag without a value when true. */
   readonly switch: boolean;
   readonly choices?: readonly string[];
@@ -298,6 +305,7 @@ export function ciSettings(): CiSetting[] {
       secret: known?.secret || s.secret === true,
       integer: known?.integer || s.kind === 'whole' || s.kind === 'positive',
       switch: known?.switch || s.kind === 'switch',
+      actionInput: s.ci.actionInput !== false,
       ...(s.choices ? { choices: s.choices } : known?.choices ? { choices: known.choices } : {}),
       commands: CI_COMMANDS.filter((c) => known?.commands.includes(c) || s.ci!.commands.includes(c)),
       targets: [...(known?.targets ?? []), { commands: s.ci.commands, ...(target ? { target } : {}) }],

@@ -29,7 +29,7 @@ function actionEnv(inputs: Record<string, string>): Record<string, string> {
 describe('action.yml', () => {
   it('declares exactly the settings aviary ci knows, as kebab-case inputs', () => {
     expect(Object.keys(action.inputs).sort()).toEqual(
-      CI_SETTINGS.filter((s) => !/^aws_(access|secret|session|endpoint)/.test(s.name)).map((s) => kebab(s.name)).sort(),
+      CI_SETTINGS.filter((s) => s.actionInput).map((s) => kebab(s.name)).sort(),
     );
     expect(action.inputs.command.required).toBe(true);
     expect(Object.keys(action.outputs)).toEqual(expect.arrayContaining(['manifests-commit', 'pr-url', 'plan', 'has-changes', 'valid']));

@@ -49,6 +49,9 @@ describe('settings', () => {
     expect(error?.message).toContain('unknown plugin setting PLUGIN_MANIFEST_REPO');
     expect(error?.message).toContain('manifests_repo');
     expect(() => readSettings('github', { 'INPUT_MANIFEST-REPO': 'x' })).toThrow(/unknown action input INPUT_MANIFEST-REPO: .*manifests-repo/);
+    // Under GitHub the list is action.yml's inputs: the AWS credentials come from the job's environment, not from inputs.
+    expect(() => readSettings('github', { 'INPUT_MANIFEST-REPO': 'x' })).not.toThrow(/aws-access-key-id|aws-secret-access-key/);
+    expect(() => readSettings('drone', { PLUGIN_MANIFEST_REPO: 'x' })).toThrow(/aws_access_key_id/);
   });
 
   it('ignores the other CI\'s variables', () => {
