@@ -183,4 +183,20 @@ const routeHostnamesFit: Rule = ({ sites, canary, sitesSource }) =>
           : [],
       );
 
-export const RULES: readonly Rule[] = [uniqueIds, uniqueHostnames, previewHostnamesFit, canonicalAmongHostnames, knownClusters, weightsRoutable, routeHostnamesFit];
+/**
+ * Site `x`'s preview Ingress (or HTTPRoute) is named `x-preview`: a site with
+ * that id would have its own under the same name, and the two sites would
+ * fight over one object.
+ */
+const previewNamesFree: Rule = ({ sites, canary, sitesSource }) => {
+  if (canary.previewDomain === undefined) return [];
+  const ids = new Set(sites.sites.map((site) => site.id).filter((id): id is string => id !== undefined));
+  return sites.sites.flatMap((site, i) => {
+    const owner = site.id?.endsWith('-preview') ? site.id.slice(0, -'-preview'.length) : undefined;
+    return owner !== undefined && ids.has(owner)
+      ? [sitesSource.problem(['sites', i, 'id'], `${quote(site.id!)} is the name of site ${quote(owner)}'s preview Ingress`, `choose another id: the two sites would share one object`)]
+      : [];
+  });
+};
+
+export const RULES: readonly Rule[] = [uniqueIds, uniqueHostnames, previewHostnamesFit, canonicalAmongHostnames, knownClusters, weightsRoutable, routeHostnamesFit, previewNamesFree];

@@ -106,6 +106,13 @@ describe('inputs that cannot be routed as written are refused at their line', ()
     expect(() => buildFleet([siteEntry('a', { ingress: { blue: 50, green: 50 } })], canaryDoc({ routing: GATEWAY }))).not.toThrow();
   });
 
+  it("a site whose id is another site's preview Ingress name, when the fleet has previews", () => {
+    expect(refused([siteEntry('shop'), siteEntry('shop-preview')], canaryDoc({ previewDomain: 'preview.example.dev' }))).toThrow(
+      /sites\[1\]\.id: "shop-preview" is the name of site "shop"'s preview Ingress/,
+    );
+    expect(() => buildFleet([siteEntry('shop'), siteEntry('shop-preview')], canaryDoc())).not.toThrow();
+  });
+
   it('a Gateway routing without a Gateway, with TLS settings of its own, or a site of more hostnames than an HTTPRoute holds', () => {
     expect(refused([siteEntry('a')], canaryDoc({ routing: { kind: 'gateway' } }))).toThrow(/canary\.yaml:\d+:\d+: routing: names no Gateway/);
     expect(refused([siteEntry('a')], canaryDoc({ routing: GATEWAY, ingress: { tlsClusterIssuer: 'letsencrypt' } }))).toThrow(
