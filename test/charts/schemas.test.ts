@@ -3,7 +3,7 @@
 //
 // The schemas are the ones kubernetes-models 4.5.1 ships (generated from
 // Kubernetes v1.27.1's OpenAPI), @kubernetes-models/argo-cd 2.7.2 and
-// @kubernetes-models/external-secrets 0.5.2, @kubernetes-models/gateway-api 2.0.0 (CRD schemas): `new Model(obj).validate()`
+// @kubernetes-models/external-secrets 0.5.2, @kubernetes-models/gateway-api 0.5.1 (CRD schemas): `new Model(obj).validate()`
 // throws on an object its JSON schema rejects. Those schemas do not forbid
 // unknown fields (the API server does, with strict field validation, which
 // kubectl and Argo CD use), nor check names, so this file checks both as well.
