@@ -5,15 +5,14 @@
 // the revert: the manifests end byte-identical to before. The test's web
 // server plays the cluster: it serves each site from the color the manifests
 // route it to right now, and green is broken.
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployedFleet } from '../support/ci.js';
 import { canaryYaml } from '../support/fixtures.js';
-import { GIT_ENV, gitSync, treeAt } from '../support/git.js';
-import { parseManifests } from '../support/manifests.js';
+import { gitSync, treeAt } from '../support/git.js';
+import { routedColor } from '../support/manifests.js';
 import { closeServer, listenLocal } from '../support/ports.js';
 import { useFreshStore } from '../support/store.js';
 
@@ -22,20 +21,11 @@ let web: Server;
 let port: number;
 let manifestsRepo = '';
 
-/** The color the published manifests route `id`'s public hostnames to, as a cluster synced to them would. */
-function routedColor(id: string): string | undefined {
-  try {
-    const file = execFileSync('git', ['show', `main:sites/${id}/${id}.yaml`], { cwd: manifestsRepo, env: GIT_ENV, encoding: 'utf8' });
-    return parseManifests(file).find((o) => o.kind === 'Ingress' && o.metadata.name === id)?.spec.rules[0].http.paths[0].backend.service.name;
-  } catch {
-    return undefined;
-  }
-}
 
 beforeAll(async () => {
   web = createServer((req, res) => {
     const id = String(req.headers.host).split('.')[0]!;
-    if (routedColor(id) === 'blue') res.writeHead(200).end('<html>Welcome to WordPress</html>');
+    if (routedColor(manifestsRepo, id) === 'blue') res.writeHead(200).end('<html>Welcome to WordPress</html>');
     else res.writeHead(502).end('bad gateway');
   });
   port = await listenLocal(web);
@@ -70,6 +60,6 @@ describe('aviary ci pipeline with verify: true', () => {
     expect(gitSync(forge.dev, 'log', '-1', '--format=%s', 'main')).toBe('Revert "Merge promote-a"');
     // The manifests: byte-identical to before the merge, and a is served again.
     expect(treeAt(manifests)).toEqual(before);
-    expect(routedColor(a)).toBe('blue');
+    expect(routedColor(manifestsRepo, a)).toBe('blue');
   });
 });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 // Rendered manifests and reading them back: the render of inputs given as
 // text, a dist/ tree as path → content, and the Kubernetes objects of a file.
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -8,6 +9,7 @@ import { renderFleet, renderSite, type ManifestFile } from '../../src/charts/ren
 import { parseFleet } from '../../src/sites/load.js';
 import { Source } from '../../src/sites/source.js';
 import type { Fleet } from '../../src/sites/types.js';
+import { GIT_ENV } from './git.js';
 
 /** A synthesized Kubernetes object, read back from YAML; tests walk it freely. */
 export type K8sObject = Record<string, any>;
@@ -89,4 +91,20 @@ export function shardFile(id: string, shards = 32): string {
 export function serviceColorIn(siteFile: string | undefined): string | undefined {
   const job = parseManifests(siteFile ?? '').find((o) => o.kind === 'Job');
   return job?.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === 'AVIARY_COLOR')?.value;
+}
+
+/**
+ * The color the manifests on `main` of a manifests repo route site `id`'s
+ * public hostnames to (its Ingress), as a cluster synced to them would serve
+ * it; undefined when the site is not published. Test web servers play the
+ * cluster with it.
+ */
+export function routedColor(manifestsRepo: string, id: string): string | undefined {
+  let file: string;
+  try {
+    file = execFileSync('git', ['show', `main:sites/${id}/${id}.yaml`], { cwd: manifestsRepo, env: GIT_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return undefined;
+  }
+  return parseManifests(file).find((o) => o.kind === 'Ingress' && o.metadata.name === id)?.spec.rules[0].http.paths[0].backend.service.name;
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadCanary } from '../../sites/load.js';
 import type { Canary } from '../../sites/types.js';
 import { describePublish } from '../publish/describe.js';
+import { DEFAULT_GITHUB_API } from '../publish/github.js';
 import { manifestsTarget, type ManifestsTarget } from '../publish/target.js';
 import type { PublishInputsOptions } from '../publish/from-inputs.js';
 import type { PublishMode, PublishResult } from '../publish/publish.js';
@@ -56,17 +57,20 @@ export function requireRepo(target: ManifestsTarget, flag = '--repo'): string {
   return target.repo;
 }
 
-export function publishInputsOptions(g: GlobalOptions, opts: PublishFlags, target: ManifestsTarget): PublishInputsOptions {
+/** The flags publishing reads; a command without --mode (a gate, a rollout) pushes. */
+type PublishingFlags = Pick<PublishFlags, 'workDir' | 'token'> & Partial<Pick<PublishFlags, 'mode' | 'githubUrl' | 'githubRepo' | 'allowDirty' | 'createBranch'>>;
+
+export function publishInputsOptions(g: GlobalOptions, opts: PublishingFlags, target: ManifestsTarget): PublishInputsOptions {
   return {
     ...g,
     repo: target.repo ?? '',
     branch: target.branch,
     path: target.path,
     createBranch: opts.createBranch,
-    mode: opts.mode,
+    mode: opts.mode ?? 'push',
     workRoot: opts.workDir,
     token: opts.token,
-    github: { url: opts.githubUrl, repo: opts.githubRepo, token: process.env.GITHUB_TOKEN || undefined },
+    github: { url: opts.githubUrl ?? DEFAULT_GITHUB_API, repo: opts.githubRepo, token: process.env.GITHUB_TOKEN || undefined },
     allowDirty: opts.allowDirty,
     log: note,
   };

@@ -7,7 +7,7 @@ import { MANIFESTS_OPTIONS, publishInputsOptions, requireRepo, targetOf, type Pu
 import type { Canary, Site } from '../../sites/types.js';
 import { applicationOf, layoutOf } from '../../sites/names.js';
 import { argoCdTarget } from '../publish/argocd.js';
-import { parseResolve, type HttpExpectations, type VerifyOptions } from '../stages/verify.js';
+import { parseResolve, type VerifyPlan } from '../stages/verify.js';
 import { verdictsText } from './verdicts.js';
 
 /** The flags of `aviary verify` and of every `--verify` gate, as commander gives them. */
@@ -33,16 +33,12 @@ export function withVerifyFlags(cmd: Command): Command {
   return withOptions(cmd, 'expectStatus', 'expectText', 'budget', 'resolve', 'connectTo');
 }
 
-export function expectationsOf(opts: VerifyFlags): HttpExpectations {
-  return { status: opts.expectStatus, text: opts.expectText, budgetMs: opts.budget };
-}
-
 /** The HTTP side of verification, and Argo CD's when a URL and token are set (the revision is the caller's to add). */
-export function verifyOptionsOf(opts: VerifyFlags, canary: Canary): Omit<VerifyOptions, 'argocd'> & { argocd?: Omit<NonNullable<VerifyOptions['argocd']>, 'revision'> } {
+export function verifyOptionsOf(opts: VerifyFlags, canary: Canary): VerifyPlan {
   const target = argoCdTarget({ url: opts.argocdUrl, project: canary.settings.argocd.project });
   const layout = layoutOf(canary.settings);
   return {
-    expect: expectationsOf(opts),
+    expect: { status: opts.expectStatus, text: opts.expectText, budgetMs: opts.budget },
     resolve: parseResolve(opts.resolve, opts.connectTo),
     ...(target ? { argocd: { target, application: (site: Site) => applicationOf(site, layout), waitMs: opts.argocdWait } } : {}),
   };
@@ -75,8 +71,7 @@ export async function runGate(cmd: Command, opts: GateFlags, change: { readonly 
   // An editing command's own --force (capacity) says nothing about where the manifests go.
   const target = targetOf(cmd, fleet.canary, { force: false });
   requireRepo(target);
-  const flags: PublishFlags = { ...opts, mode: 'push', githubUrl: '', json: false } as PublishFlags;
-  const outcome = await landGated({ ...publishInputsOptions(g, flags, target), subject: change.subject, ids: change.ids, verify: verifyOptionsOf(opts, fleet.canary) });
+  const outcome = await landGated({ ...publishInputsOptions(g, opts, target), subject: change.subject, ids: change.ids, verify: verifyOptionsOf(opts, fleet.canary) });
   note(verdictsText(outcome.verdicts));
   note(`Verified: ${change.subject}.`);
 }

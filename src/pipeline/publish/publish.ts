@@ -91,7 +91,6 @@ export async function publish(source: ManifestSource, options: PublishOptions): 
   const branch = options.branch ?? 'main';
   const prefix = normalisePrefix(options.path ?? '.');
   const remote = normaliseRemote(options.repo, options.credentials);
-  await checkBranch(remote, branch, options.createBranch === true);
   const work = await WorkDir.open(options.workRoot ?? '.aviary/manifests', remote);
   const policy = { ...PUSH_RETRY, ...options.retry };
   const log = options.log ?? (() => undefined);
@@ -123,6 +122,8 @@ export async function publish(source: ManifestSource, options: PublishOptions): 
     async (n): Promise<PublishResult> => {
       attempts = n;
       const head = await work.fetch(branch);
+      // Only a branch the fetch did not find costs a listing of the remote's branches.
+      if (!head) await checkBranch(remote, branch, options.createBranch === true);
       await work.resetTo(head);
       if (await supersededAt(work, head, { ...options, branch, prefix })) return { status: 'superseded', plan: planOf([]), branch, attempts: n };
       if (n > 1 && !ordered(options)) {
@@ -205,6 +206,7 @@ async function publishPullRequest(work: WorkDir, filesOf: (head: string | undefi
     async (n) => {
       attempts = n;
       const base = await work.fetch(branch);
+      if (!base) await checkBranch(work.remote, branch, options.createBranch === true);
       await work.resetTo(base);
       // A pull request of older inputs than the branch already holds would move the deploy backwards when merged.
       if ((superseded = await supersededAt(work, base, options))) return undefined;

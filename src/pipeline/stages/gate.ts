@@ -5,7 +5,7 @@ import { publishInputs, type PublishInputsOptions } from '../publish/from-inputs
 import type { PublishResult } from '../publish/publish.js';
 import { ChecksFailedError, RefusedError } from '../shared/errors.js';
 import { plural } from '../shared/words.js';
-import { verifySites, type SiteVerdict, type VerifyOptions } from './verify.js';
+import { verifySites, type SiteVerdict, type VerifyPlan } from './verify.js';
 
 /**
  * A change that must prove itself: the edit just written to the inputs is
@@ -23,12 +23,10 @@ export interface GateOptions extends Omit<PublishInputsOptions, 'source' | 'mode
   /** The ids of the sites to verify once published. */
   readonly ids: readonly string[];
   /** How to verify them (the sites are read from the inputs as committed); none: published without verification. */
-  readonly verify?: GateVerify;
+  readonly verify?: VerifyPlan;
   /** A trailer for the commit (`Aviary-Rollout: green ring 2/4`). @default none */
   readonly trailer?: string;
 }
-
-export type GateVerify = Omit<VerifyOptions, 'argocd'> & { readonly argocd?: Omit<NonNullable<VerifyOptions['argocd']>, 'revision'> };
 
 export interface GateOutcome {
   readonly commit: string;
@@ -57,7 +55,7 @@ export async function landGated(o: GateOptions): Promise<GateOutcome> {
 
 /** Verifies the sites of a published input commit; a failure is reverted and published (see revertFailed). */
 export async function verifyPublished(
-  o: Omit<GateOptions, 'verify' | 'subject'> & { readonly dir: string; readonly source: string; readonly publish: PublishResult; readonly verify: GateVerify },
+  o: Omit<GateOptions, 'verify' | 'subject'> & { readonly dir: string; readonly source: string; readonly publish: PublishResult; readonly verify: VerifyPlan },
 ): Promise<GateOutcome> {
   const { source, publish } = o;
   const fleet = loadFleet(o.sites, o.canary);

@@ -9,8 +9,8 @@ import { deployOrder, type DeployOrder } from '../publish/deploy-order.js';
 import { argoCdTarget } from '../publish/argocd.js';
 import { normalisePrefix } from '../git/sync.js';
 import { checkBranch } from '../git/branches.js';
-import { revertFailed, type GateOptions } from './gate.js';
-import { verifySites } from './verify.js';
+import { revertFailed } from './gate.js';
+import { verifySites, type VerifyPlan } from './verify.js';
 import { normaliseRemote, WorkDir } from '../git/workdir.js';
 import { awsClients, type AwsClients } from '../hook/aws.js';
 import { resolveHookConfig, type HookConfig, type HookFlags } from '../hook/config.js';
@@ -88,7 +88,7 @@ export interface PipelineOptions {
    * input commit is reverted in the config repo (pushed), the revert
    * published, and the run fails naming what failed. @default no verification
    */
-  readonly verify?: GateOptions['verify'];
+  readonly verify?: VerifyPlan;
   readonly progress?: Progress;
   /** AWS clients to use (tests); default: from the SDK's environment. */
   readonly aws?: () => AwsClients;

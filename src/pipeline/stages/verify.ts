@@ -1,4 +1,5 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
+import pMap from 'p-map';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { siteNames } from '../../sites/names.js';
@@ -85,17 +86,30 @@ export function urlOf(site: Site, canary: Canary, color?: Color): string {
   );
 }
 
+/** Verification options before the published revision is known: what a gate or a pipeline is given. */
+export type VerifyPlan = Omit<VerifyOptions, 'argocd'> & { readonly argocd?: Omit<NonNullable<VerifyOptions['argocd']>, 'revision'> };
+
+/** Sites checked at once: a ring or an image change of hundreds must not open hundreds of connections to one load balancer. */
+const CONCURRENT_CHECKS = 16;
+
 export async function verifySites(sites: readonly Site[], canary: Canary, options: VerifyOptions): Promise<SiteVerdict[]> {
-  return Promise.all(sites.map((site) => verifySite(site, canary, options)));
+  // Sites of one shard share an Application: Argo CD is asked about each Application once, not once per site.
+  const waits = new Map<string, ReturnType<typeof waitUntilSyncedAt>>();
+  const waitFor = (application: string) => {
+    const { target, revision, waitMs } = options.argocd!;
+    if (!waits.has(application)) waits.set(application, waitUntilSyncedAt(target, application, revision, { timeoutMs: waitMs }));
+    return waits.get(application)!;
+  };
+  return pMap(sites, (site) => verifySite(site, canary, options, waitFor), { concurrency: CONCURRENT_CHECKS });
 }
 
-async function verifySite(site: Site, canary: Canary, options: VerifyOptions): Promise<SiteVerdict> {
+async function verifySite(site: Site, canary: Canary, options: VerifyOptions, waitFor: (application: string) => ReturnType<typeof waitUntilSyncedAt>): Promise<SiteVerdict> {
   const url = urlOf(site, canary, options.color);
   const problems: string[] = [];
   let argocd: SiteVerdict['argocd'];
   if (options.argocd) {
     const application = options.argocd.application(site);
-    const { ready, status } = await waitUntilSyncedAt(options.argocd.target, application, options.argocd.revision, { timeoutMs: options.argocd.waitMs });
+    const { ready, status } = await waitFor(application);
     argocd = { application, ...(status ?? { sync: 'Missing', health: 'Missing' }) };
     if (!ready) {
       const at = options.argocd.revision ? ` at ${options.argocd.revision.slice(0, 12)}` : '';

@@ -1,25 +1,17 @@
 // The GitHub Action's prebuilt bundle (action/aviary.mjs): in step with src/,
 // and the same CLI as lib/ when run as the runner runs it.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseOutputs } from '../../support/ci.js';
 import { CLI, fleetDir } from '../../support/cli.js';
+import { filesUnder } from '../../support/manifests.js';
 import { REPO_ROOT, scratchDir } from '../../support/fixtures.js';
 
 const BUNDLE = join(REPO_ROOT, 'action/aviary.mjs');
 const root = scratchDir('aviary-action-');
 
-function filesUnder(dir: string, at = ''): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const entry of readdirSync(join(dir, at), { withFileTypes: true })) {
-    const path = at ? `${at}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) for (const [p, c] of filesUnder(dir, path)) out.set(p, c);
-    else out.set(path, readFileSync(join(dir, path), 'utf8'));
-  }
-  return out;
-}
 
 describe('action/aviary.mjs', () => {
   it('is what `npm run bundle` builds from src/ now (run it and commit the result when this fails)', () => {

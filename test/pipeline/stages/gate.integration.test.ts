@@ -4,36 +4,26 @@
 // it to right now, and green is broken. A failure reverts the config commit
 // (pushed, never forced) and publishes the revert, leaving the manifests
 // byte-identical to before.
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../support/cli.js';
 import { canaryYaml, scratchDir, sitesYaml } from '../../support/fixtures.js';
-import { bareRepo, configRepo, git, GIT_ENV, treeAt } from '../../support/git.js';
+import { bareRepo, configRepo, git, treeAt } from '../../support/git.js';
 import { closeServer, listenLocal } from '../../support/ports.js';
-import { parseManifests } from '../../support/manifests.js';
+import { routedColor } from '../../support/manifests.js';
 
 const root = scratchDir('aviary-gate-');
 let web: Server;
 let port: number;
 let manifests: string;
 
-/** The color the published manifests route `id`'s public hostnames to (its Ingress), as a cluster synced to them would. */
-function routedColor(id: string): string | undefined {
-  try {
-    const file = execFileSync('git', ['show', `main:sites/${id}/${id}.yaml`], { cwd: manifests, env: GIT_ENV, encoding: 'utf8' });
-    return parseManifests(file).find((o) => o.kind === 'Ingress' && o.metadata.name === id)?.spec.rules[0].http.paths[0].backend.service.name;
-  } catch {
-    return undefined;
-  }
-}
 
 beforeAll(async () => {
   web = createServer((req, res) => {
     const id = String(req.headers.host).split('.')[0]!;
-    const color = routedColor(id);
+    const color = routedColor(manifests, id);
     if (color === 'blue') res.writeHead(200).end('<html>Welcome to WordPress</html>');
     else res.writeHead(502).end(`bad gateway (${color ?? 'not routed'})`);
   });
@@ -72,7 +62,7 @@ describe('site promote --verify', () => {
     expect(readFileSync(join(dir, 'sites.yaml'), 'utf8')).toBe(sitesBefore);
     // The manifests: byte-identical to before, and the site is served again.
     expect(await treeAt(manifests, 'main')).toEqual(before);
-    expect(routedColor('alpha')).toBe('blue');
+    expect(routedColor(manifests, 'alpha')).toBe('blue');
   });
 
   it('a promotion whose sites pass stays, exit 0', { timeout: 180_000 }, async () => {
@@ -82,6 +72,6 @@ describe('site promote --verify', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stderr).toMatch(/^ok {3}bravo {2}http:\/\/bravo\.example\.com\/ {2}200 in \d+ ms$/m);
     expect((await git(upstream, 'log', '-1', '--format=%s', 'main')).trim()).toBe('Upgrade bravo to green');
-    expect(routedColor('bravo')).toBe('blue');
+    expect(routedColor(manifests, 'bravo')).toBe('blue');
   });
 });

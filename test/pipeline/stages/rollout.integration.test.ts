@@ -3,15 +3,15 @@
 // manifests route it to right now). Ring 2 has broken sites: ring 1 stays,
 // ring 2 is reverted, nothing else is touched. Then a rollout killed in the
 // middle of a ring is resumed and finishes.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ringBucket } from '../../../src/sites/rings.js';
 import { CLI, runCli } from '../../support/cli.js';
 import { canaryYaml, scratchDir, sitesYaml } from '../../support/fixtures.js';
-import { bareRepo, configRepo, git, GIT_ENV } from '../../support/git.js';
-import { parseManifests } from '../../support/manifests.js';
+import { bareRepo, configRepo, git } from '../../support/git.js';
+import { routedColor } from '../../support/manifests.js';
 import { closeServer, listenLocal } from '../../support/ports.js';
 
 const root = scratchDir('aviary-rollout-');
@@ -28,22 +28,11 @@ let upstream: string;
 /** Called with each site id the web server is asked for (to kill a rollout at a chosen moment). */
 let onRequest: (id: string) => void = () => undefined;
 
-function routedColors(): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const id of ids) {
-    const file = execFileSync('git', ['show', `main:sites/${id}/${id}.yaml`], { cwd: manifests, env: GIT_ENV, encoding: 'utf8' });
-    out.set(id, parseManifests(file).find((o) => o.kind === 'Ingress' && o.metadata.name === id)?.spec.rules[0].http.paths[0].backend.service.name);
-  }
-  return out;
-}
-
 beforeAll(async () => {
   web = createServer((req, res) => {
     const id = String(req.headers.host).split('.')[0]!;
     onRequest(id);
-    const file = execFileSync('git', ['show', `main:sites/${id}/${id}.yaml`], { cwd: manifests, env: GIT_ENV, encoding: 'utf8' });
-    const color = parseManifests(file).find((o) => o.kind === 'Ingress' && o.metadata.name === id)?.spec.rules[0].http.paths[0].backend.service.name;
-    if (color === 'green' && broken.has(id)) res.writeHead(502).end('bad gateway');
+    if (routedColor(manifests, id) === 'green' && broken.has(id)) res.writeHead(502).end('bad gateway');
     else res.writeHead(200).end('<html>Welcome to WordPress</html>');
   });
   port = await listenLocal(web);
@@ -75,8 +64,7 @@ describe('aviary rollout --rings', () => {
     expect(r.stderr).toContain(`verification failed for ${[...broken][0]}`);
     const log = (await git(upstream, 'log', '--format=%s', `${before}..main`)).trim().split('\n');
     expect(log).toEqual([`Revert "Roll out green: ring 2/4, ${inRing(2).length} sites"`, `Roll out green: ring 2/4, ${inRing(2).length} sites`, `Roll out green: ring 1/4, ${inRing(1).length === 1 ? '1 site' : `${inRing(1).length} sites`}`]);
-    const colors = routedColors();
-    for (const id of ids) expect(colors.get(id), id).toBe(ringOf(id) === 1 ? 'green' : 'blue');
+    for (const id of ids) expect(routedColor(manifests, id), id).toBe(ringOf(id) === 1 ? 'green' : 'blue');
   });
 
   it('killed in the middle of a ring, --resume publishes and verifies that ring, then finishes the rollout (exit 0)', { timeout: 300_000 }, async () => {
@@ -96,7 +84,6 @@ describe('aviary rollout --rings', () => {
     const r = await runCli(dir, [...args(), '--resume']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/Resuming: the last ring commit [0-9a-f]{12} \(green ring 3\/4\) is published again and verified\./);
-    const colors = routedColors();
-    for (const id of ids) expect(colors.get(id), id).toBe('green');
+    for (const id of ids) expect(routedColor(manifests, id), id).toBe('green');
   });
 });

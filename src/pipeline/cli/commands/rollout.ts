@@ -6,7 +6,7 @@ import { plural } from '../../shared/words.js';
 import { runRollout } from '../../stages/rollout.js';
 import { answer, note } from '../print.js';
 import { duration, globals, wholeNumber } from '../options.js';
-import { publishInputsOptions, requireRepo, targetOf, type PublishFlags } from '../publish-flags.js';
+import { publishInputsOptions, requireRepo, targetOf } from '../publish-flags.js';
 import { verifyOptionsOf, withGate, type GateFlags } from '../verify-flags.js';
 
 interface RolloutFlags extends GateFlags {
@@ -34,9 +34,8 @@ export function register(program: Command): void {
     const canary = loadCanary(g.canary);
     const target = targetOf(cmd, canary, { force: false });
     requireRepo(target);
-    const flags = { ...opts, mode: 'push', githubUrl: '' } as unknown as PublishFlags;
     const result = await runRollout({
-      ...publishInputsOptions(g, flags, target),
+      ...publishInputsOptions(g, opts, target),
       to: opts.to,
       rings: opts.rings,
       pauseMs: opts.pause,
