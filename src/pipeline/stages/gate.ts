@@ -5,6 +5,7 @@ import { publishInputs, type PublishInputsOptions } from '../publish/from-inputs
 import type { PublishResult } from '../publish/publish.js';
 import { ChecksFailedError, RefusedError } from '../shared/errors.js';
 import { plural } from '../shared/words.js';
+import { undoOnFailure } from './input-commit.js';
 import { verifySites, type SiteVerdict, type VerifyPlan } from './verify.js';
 
 /**
@@ -42,7 +43,8 @@ export async function landGated(o: GateOptions): Promise<GateOutcome> {
   const done = await commitInputs(inputs, o.subject, o.trailer);
   if (!done.commit) throw new RefusedError('nothing to gate: the inputs have no uncommitted change');
   o.log(`Committed "${o.subject}" (${done.commit.slice(0, 12)}) in the config repo.`);
-  const source = await pushInputs(dir, upstream, { log: o.log });
+  // A commit that could not be pushed is taken back with its edit: running the command again starts over.
+  const source = await undoOnFailure(dir, done, () => pushInputs(dir, upstream, { log: o.log }));
   o.log(`Pushed it to ${upstream.branch} of ${upstream.url}.`);
   const publish = await publishInputs({ ...o, mode: 'push', source });
   if (!o.verify) {

@@ -66,7 +66,7 @@ async function resetBefore(dir: string, done: InputCommitResult): Promise<void> 
 }
 
 /** A commit that could not be pushed is taken back, so a re-run starts from the same place. */
-async function undoOnFailure<T>(dir: string, done: InputCommitResult, run: () => Promise<T>): Promise<T> {
+export async function undoOnFailure<T>(dir: string, done: InputCommitResult, run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (error) {

@@ -4,7 +4,7 @@
 // it to right now, and green is broken. A failure reverts the config commit
 // (pushed, never forced) and publishes the revert, leaving the manifests
 // byte-identical to before.
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -73,5 +73,23 @@ describe('site promote --verify', () => {
     expect(r.stderr).toMatch(/^ok {3}bravo {2}http:\/\/bravo\.example\.com\/ {2}200 in \d+ ms$/m);
     expect((await git(upstream, 'log', '-1', '--format=%s', 'main')).trim()).toBe('Upgrade bravo to green');
     expect(routedColor(manifests, 'bravo')).toBe('blue');
+  });
+
+  it('a push the config remote refuses takes the commit and its edit back: a re-run starts over and lands', { timeout: 180_000 }, async () => {
+    const { dir, upstream } = await fleet('refused');
+    const head = (await git(dir, 'rev-parse', 'HEAD')).trim();
+    const sitesBefore = readFileSync(join(dir, 'sites.yaml'), 'utf8');
+    const hook = join(upstream, 'hooks/pre-receive');
+    writeFileSync(hook, '#!/bin/sh\necho "protected branch" >&2\nexit 1\n', { mode: 0o755 });
+
+    const refused = await runCli(dir, ['site', 'upgrade', 'bravo', '--verify', '--repo', manifests, ...connect('bravo')]);
+    expect(refused.code).not.toBe(0);
+    expect((await git(dir, 'rev-parse', 'HEAD')).trim()).toBe(head);
+    expect(readFileSync(join(dir, 'sites.yaml'), 'utf8')).toBe(sitesBefore);
+
+    rmSync(hook);
+    const again = await runCli(dir, ['site', 'upgrade', 'bravo', '--verify', '--repo', manifests, ...connect('bravo')]);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect((await git(upstream, 'log', '-1', '--format=%s', 'main')).trim()).toBe('Upgrade bravo to green');
   });
 });
