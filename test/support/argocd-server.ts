@@ -158,7 +158,16 @@ export async function startArgoCdServer({ token, project }: { token: string; pro
       .filter(([n, app]) => (!name || n === name) && selector(app.labels ?? {}))
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([n, app]) => toJson(n, app));
-    return { metadata: { resourceVersion: String(resourceVersion) }, items };
+    const fields = url.searchParams.get('fields');
+    if (!fields) return { metadata: { resourceVersion: String(resourceVersion) }, items };
+    // `fields` keeps only whitelisted paths (3.5's list) and answers an empty list as null, as fwd.go does.
+    const wanted = fields.split(',').map((f) => f.trim().replace(/^items\./, '')).filter((f) => LIST_FIELDS.includes(f));
+    const picked = items.map((item) => {
+      const out: Record<string, unknown> = {};
+      for (const path of wanted) copyPath(item, out, path.split('.'));
+      return out;
+    });
+    return { metadata: { resourceVersion: String(resourceVersion) }, items: picked.length ? picked : null };
   };
 
   const route = (method: string, url: URL): (() => unknown) | undefined => {
@@ -240,6 +249,18 @@ function authenticate(req: IncomingMessage, token: string): void {
 function checkNamespace(url: URL): void {
   const ns = url.searchParams.get('appNamespace');
   if (ns && ns !== CONTROL_PLANE_NAMESPACE) throw permissionDenied();
+}
+
+/** The paths list's `fields` honours (Argo CD 3.5's whitelist, the part Aviary's statuses touch). */
+const LIST_FIELDS = ['metadata.name', 'metadata.labels', 'spec', 'status.sync.status', 'status.sync.revision', 'status.health'];
+
+function copyPath(from: unknown, to: Record<string, unknown>, path: string[]): void {
+  const [key, ...rest] = path;
+  const value = (from as Record<string, unknown> | undefined)?.[key!];
+  if (value === undefined) return;
+  if (rest.length === 0) return void (to[key!] = value);
+  const next = (to[key!] ??= {}) as Record<string, unknown>;
+  copyPath(value, next, rest);
 }
 
 /** The repeatable project filter; `preferred` wins when both spellings are given, as in Argo CD. */

@@ -25,6 +25,7 @@ const GROUPS: readonly CommandGroup[] = [
   { commands: ['pipeline', 'ci'], load: () => import('./commands/pipeline.js') },
   { commands: ['verify'], load: () => import('./commands/verify.js') },
   { commands: ['rollout'], load: () => import('./commands/rollout.js') },
+  { commands: ['status'], load: () => import('./commands/status.js') },
 ];
 
 /** Global options that take a value, so their value is not mistaken for the command. */

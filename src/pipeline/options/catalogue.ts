@@ -244,6 +244,7 @@ export const OPTIONS = {
   dryRun: { flag: '--dry-run', help: 'print what would change; change nothing' },
   detailedExitcode: { flag: '--detailed-exitcode', help: 'exit 0 when nothing would change, 2 when something would, 1 on any error (as terraform plan does)' },
   json: { flag: '--json', help: 'machine-readable output on stdout (progress and errors go to stderr)' },
+  html: { flag: '--html <file>', help: 'also write the status as one self-contained web page (searchable, readable on a phone) to this file' },
 } as const satisfies Record<string, OptionSpec>;
 
 export type OptionName = keyof typeof OPTIONS;

@@ -14,6 +14,8 @@ export interface ArgoCdTarget {
 
 const SYSTEM = 'Argo CD';
 const REQUEST_TIMEOUT_MS = 15_000;
+/** A list of thousands of Applications takes longer to build and send than one. */
+const LIST_TIMEOUT_MS = 60_000;
 /** How hard to try one look-up: a few quick retries of a busy or briefly unreachable server. */
 const ARGOCD_RETRY: RetryPolicy = { retries: 3, minTimeoutMs: 250, maxTimeoutMs: 2_000 };
 const DEFAULT_WAIT_MS = 10 * 60_000;
@@ -49,6 +51,38 @@ export async function applicationStatus(target: ArgoCdTarget, name: string, step
   } catch (error) {
     const reason = error instanceof ArgoCdAnswer ? error.message : `${describeNetworkError(error)} (after retries; Argo CD at ${target.url}): check AVIARY_ARGOCD_URL and that the server is reachable`;
     throw new OutsideSystemError(SYSTEM, step, new Error(mask(reason)));
+  }
+}
+
+/**
+ * Every Application of the fleet's project with its status, in one request:
+ * GET /api/v1/applications?projects=P with `fields`, so a fleet of
+ * thousands of Applications is one answer of names and statuses, not
+ * thousands of gets (`status.sync.revision` comes only from Argo CD 3.5 on;
+ * older servers leave it out). List never answers 403: an Application the
+ * token may not read is simply absent.
+ */
+export async function listApplications(target: ArgoCdTarget): Promise<Map<string, ApplicationStatus>> {
+  registerSecret(target.token);
+  const fields = ['metadata.name', 'status.sync.status', 'status.sync.revision', 'status.health'].map((f) => `items.${f}`).join(',');
+  const url = `${target.url}/api/v1/applications?projects=${encodeURIComponent(target.project)}&fields=${encodeURIComponent(fields)}`;
+  try {
+    return await retry(ARGOCD_RETRY, isTransientArgoCdError, async () => {
+      const res = await fetch(url, { headers: { Authorization: `Bearer ${target.token}`, Accept: 'application/json' }, signal: AbortSignal.timeout(LIST_TIMEOUT_MS) });
+      const body = await res.text();
+      const items = (parseJson(body) as { items?: unknown } | undefined)?.items;
+      if (res.status === 200 && (items === null || Array.isArray(items))) {
+        // With `fields`, Argo CD up to 3.4 answers an empty list as null.
+        return new Map((items ?? []).flatMap((item: { metadata?: { name?: unknown } }) => (typeof item?.metadata?.name === 'string' ? [[item.metadata.name, statusOf(item)] as const] : [])));
+      }
+      if (res.status === 200 || res.status === 404) refuse(notTheApi(target, res.status, body));
+      const message = explainStatus(res.status, said(body), target, `the Applications of project ${target.project}`);
+      if (res.status >= 500 || res.status === 429) throw new ArgoCdAnswer(message, true);
+      return refuse(message);
+    });
+  } catch (error) {
+    const reason = error instanceof ArgoCdAnswer ? error.message : `${describeNetworkError(error)} (after retries; Argo CD at ${target.url}): check AVIARY_ARGOCD_URL and that the server is reachable`;
+    throw new OutsideSystemError(SYSTEM, `listing the Applications of project ${target.project}`, new Error(mask(reason)));
   }
 }
 
@@ -92,7 +126,7 @@ export async function deleteApplication(target: ArgoCdTarget, name: string): Pro
       if (res.status === 200 && parseJson(body) !== undefined) return;
       if (res.status === 404 && isNotFound(body)) return;
       if (res.status === 200 || res.status === 404) refuse(notTheApi(target, res.status, body));
-      const message = explainStatus(res.status, said(body), target, name, 'delete');
+      const message = explainStatus(res.status, said(body), target, `Application ${name}`, 'delete');
       if (res.status >= 500 || res.status === 429) throw new ArgoCdAnswer(message, true);
       refuse(message);
     });
@@ -160,9 +194,9 @@ async function getApplication(url: string, target: ArgoCdTarget, name: string): 
     signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
   const body = await res.text();
-  if (res.status === 200) return isApplicationNamed(body, name) ? statusOf(body) : refuse(notTheApi(target, res.status, body));
+  if (res.status === 200) return isApplicationNamed(body, name) ? statusOf(parseJson(body)) : refuse(notTheApi(target, res.status, body));
   if (res.status === 404) return isNotFound(body) ? undefined : refuse(notTheApi(target, res.status, body));
-  const message = explainStatus(res.status, said(body), target, name);
+  const message = explainStatus(res.status, said(body), target, `Application ${name}`);
   // Transient: worth another try; everything else stops here.
   if (res.status >= 500 || res.status === 429) throw new ArgoCdAnswer(message, true);
   return refuse(message);
@@ -172,7 +206,8 @@ function refuse(message: string): never {
   throw new ArgoCdAnswer(message);
 }
 
-function explainStatus(status: number, said: string, { url, project }: ArgoCdTarget, name: string, action: 'get' | 'delete' = 'get'): string {
+/** `subject` is what was asked about, in words: `Application site-shop`. */
+function explainStatus(status: number, said: string, { url, project }: ArgoCdTarget, subject: string, action: 'get' | 'delete' = 'get'): string {
   switch (status) {
     case 401:
       return `Argo CD refused the token (401 ${said}): it is invalid or expired; check AVIARY_ARGOCD_TOKEN (create one with \`argocd account generate-token\`).`;
@@ -182,7 +217,7 @@ function explainStatus(status: number, said: string, { url, project }: ArgoCdTar
         : `Argo CD denied the deletion (403 ${said}): the token's account lacks \`applications, delete\` and, since Argo CD 3.0, \`applications, delete/*\` for the objects, on project ${project} (e.g. \`p, role:aviary, applications, delete, ${project}/*, allow\` and \`p, role:aviary, applications, delete/*, ${project}/*, allow\`).`;
     default: {
       const retried = status >= 500 || status === 429 ? 'after retries; ' : '';
-      return `Argo CD answered HTTP ${status} ${said} for Application ${name} (${retried}Argo CD at ${url}).`;
+      return `Argo CD answered HTTP ${status} ${said} for ${subject} (${retried}Argo CD at ${url}).`;
     }
   }
 }
@@ -201,8 +236,8 @@ function isNotFound(body: string): boolean {
   return (parseJson(body) as { code?: unknown } | undefined)?.code === 5;
 }
 
-function statusOf(body: string): ApplicationStatus {
-  const status = (parseJson(body) as { status?: { sync?: { status?: string; revision?: string }; health?: { status?: string } } }).status;
+function statusOf(app: unknown): ApplicationStatus {
+  const status = (app as { status?: { sync?: { status?: string; revision?: string }; health?: { status?: string } } }).status;
   return { sync: status?.sync?.status ?? 'Unknown', ...(status?.sync?.revision ? { revision: status.sync.revision } : {}), health: status?.health?.status ?? 'Unknown' };
 }
 

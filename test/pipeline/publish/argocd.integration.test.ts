@@ -2,7 +2,7 @@
 // in test/support: existence checks, waiting for a cascade delete, and the
 // errors a person can act on (bad token, missing RBAC, wrong URL).
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { applicationExists, argoCdTarget, deleteApplication, waitUntilGone, type ArgoCdTarget } from '../../../src/pipeline/publish/argocd.js';
+import { applicationExists, argoCdTarget, deleteApplication, listApplications, waitUntilGone, type ArgoCdTarget } from '../../../src/pipeline/publish/argocd.js';
 import { exitCodeOf, OutsideSystemError, UsageError } from '../../../src/pipeline/shared/errors.js';
 import { fakeJwt, startArgoCdServer, type ArgoCdServer } from '../../support/argocd-server.js';
 import { freePort } from '../../support/ports.js';
@@ -99,6 +99,44 @@ describe('applicationExists', () => {
     // The web UI answers every other path with its index page.
     const ui = await failure(applicationExists(target({ url: `${argo.url}/argocd` }), 'site-alpha'));
     expect(ui.message).toMatch(/answered HTTP 200 but not as the Argo CD API \(<!doctype html>/);
+  });
+});
+
+describe('listApplications', () => {
+  it("is every Application of the project with its status, in one request naming only the fields it reads", async () => {
+    argo.apps.set('site-alpha', { project: PROJECT, revision: 'a'.repeat(40) });
+    argo.apps.set('site-bravo', { project: PROJECT, sync: 'OutOfSync', health: 'Degraded' });
+    argo.apps.set('site-other', { project: 'someone-else' });
+    const apps = await listApplications(target());
+    expect([...apps]).toEqual([
+      ['site-alpha', { sync: 'Synced', revision: 'a'.repeat(40), health: 'Healthy' }],
+      ['site-bravo', { sync: 'OutOfSync', health: 'Degraded' }],
+    ]);
+    expect(argo.requests).toHaveLength(1);
+    const url = new URL(argo.requests[0]!.path, argo.url);
+    expect(url.searchParams.getAll('projects')).toEqual([PROJECT]);
+    expect(url.searchParams.get('fields')!.split(',').sort()).toEqual(['items.metadata.name', 'items.status.health', 'items.status.sync.revision', 'items.status.sync.status']);
+  });
+
+  it('takes the null Argo CD answers for an empty filtered list as no Application', async () => {
+    argo.apps.set('site-other', { project: 'someone-else' });
+    expect((await listApplications(target())).size).toBe(0);
+  });
+
+  it('retries a busy server, and explains a rejected token without showing it (exit 3)', async () => {
+    argo.apps.set('site-alpha', { project: PROJECT });
+    argo.failNext(2);
+    expect((await listApplications(target())).size).toBe(1);
+    const error = await failure(listApplications(target({ token: fakeJwt('intruder') })));
+    expect(error).toBeInstanceOf(OutsideSystemError);
+    expect(exitCodeOf(error)).toBe(3);
+    expect(error.message).toMatch(/listing the Applications of project fleet failed: Argo CD refused the token \(401/);
+    expect(error.message).not.toContain(fakeJwt('intruder'));
+  });
+
+  it('does not take the web UI for the API', async () => {
+    const error = await failure(listApplications(target({ url: `${argo.url}/ui` })));
+    expect(error.message).toMatch(/answered HTTP (200|404) but not as the Argo CD API/);
   });
 });
 
