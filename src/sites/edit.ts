@@ -1,7 +1,8 @@
 import { isMap, isPair, isScalar, isSeq, type Node, type Pair, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import { scalarSource, YamlText } from './edit-text.js';
-import type { Source } from './source.js';
-import { clustersOf, JOB_KINDS, type Color, type Fleet, type JobKind, type Site } from './types.js';
+import { Source } from './source.js';
+import { parseFleet } from './load.js';
+import { clustersOf, JOB_KINDS, trafficOf, type Color, type Fleet, type JobKind, type Site } from './types.js';
 
 /**
  * The operations of the old deployment manager as edits of `sites.yaml` and
@@ -226,6 +227,27 @@ export function shiftSites(
     shifted.push({ id, from, to: now });
   }
   return { texts: { sites: sites.text.result(), canary: input.canary.text }, shifted, unchanged };
+}
+
+/**
+ * A canary step: each site runs on the active canary `to` (its database
+ * updated for it, as upgrade does) and `weight` % of its public traffic goes
+ * to it (as shift does), in one edit. A site that already sends that much
+ * or more to `to` keeps its traffic: a canary step never moves it back.
+ */
+export function canarySites(
+  input: EditInput,
+  ids: readonly string[],
+  to: Color,
+  weight: number,
+): { texts: EditedTexts; moved: readonly SiteMove[]; shifted: { id: string; from: string; to: string }[] } {
+  if (input.fleet.canary.selector !== to) throw new Error(`a canary step goes to the active canary, not ${to} (the caller checks it)`);
+  const upgraded = upgradeSites(input, ids);
+  const sites = upgraded.texts.sites === input.sites.text ? input.sites : new Source(input.sites.file, upgraded.texts.sites);
+  const next: EditInput = { fleet: sites === input.sites ? input.fleet : parseFleet(sites, input.canary), sites, canary: input.canary };
+  const below = new Set(input.fleet.sites.filter((site) => trafficOf(site)[to] < weight).map((site) => site.id));
+  const shifted = shiftSites(next, ids.filter((id) => below.has(id)), to, weight);
+  return { texts: shifted.texts, moved: upgraded.moved, shifted: shifted.shifted };
 }
 
 /** Where a site's public traffic goes, in words: `green`, or `blue 90%, green 10%`. */

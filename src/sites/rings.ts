@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Color, Fleet } from './types.js';
+import { trafficOf, type Color, type Fleet, type Site } from './types.js';
 
 /**
  * Rollout rings: each site's place in a fleet rollout is a stable hash of its
@@ -30,12 +30,19 @@ export interface Ring {
   readonly ids: readonly string[];
 }
 
-/** The rings of a rollout to `to`: for each ring, its sites that are not fully on `to` yet (service and traffic). */
-export function rolloutRings(fleet: Fleet, to: Color, rings: readonly number[]): Ring[] {
+/**
+ * The rings of a rollout to `to`: for each ring, its sites not there yet.
+ * A promotion (no `weight`) moves a site's service and all its traffic; a
+ * canary step (`weight`) runs the site on `to` with that share of its
+ * traffic, and leaves a site that already has as much or more: a rollout
+ * never moves traffic back.
+ */
+export function rolloutRings(fleet: Fleet, to: Color, rings: readonly number[], weight?: number): Ring[] {
+  const done = (site: Site) => site.service === to && (weight === undefined ? site.ingress === to && !site.weights : trafficOf(site)[to] >= weight);
   return rings.map((percent, i) => {
     const floor = i === 0 ? 0 : rings[i - 1]!;
     const ids = fleet.sites
-      .filter((site) => !(site.service === to && site.ingress === to && !site.weights))
+      .filter((site) => !done(site))
       .filter((site) => {
         const bucket = ringBucket(site.id);
         return bucket >= floor && bucket < percent;

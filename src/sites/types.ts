@@ -227,6 +227,12 @@ export function imageOf(canary: Canary, color: Color): string {
   return `${canary.repository}@sha256:${canary.services[color].imageTag}`;
 }
 
+/** Each color's percentage of the site's public traffic. */
+export function trafficOf(site: Pick<Site, 'ingress' | 'weights'>): Record<Color, number> {
+  if (site.weights) return { ...site.weights };
+  return Object.fromEntries(COLORS.map((color) => [color, color === site.ingress ? 100 : 0])) as Record<Color, number>;
+}
+
 /** The clusters of the fleet: those canary.yaml declares, or the one Argo CD runs in. */
 export function clustersOf(canary: Canary): readonly Cluster[] {
   return canary.settings.clusters ?? [IN_CLUSTER];

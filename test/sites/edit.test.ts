@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import {
+  canarySites,
   createSite,
   pickSites,
   promoteSites,
@@ -321,5 +322,31 @@ describe('bulk edits over thousands of sites', () => {
     // The comment of each remaining entry is still glued to it.
     expect(out.texts.sites).toContain('  # site number 1\n  - id: site-00001\n');
     expect(out.texts.sites).not.toContain('# site number 0\n');
+  });
+});
+
+describe('canary step (rollout --weight)', () => {
+  test('runs each site on the canary and sends it the share, in one edit of the lines that change', () => {
+    const out = canarySites(inputOf(), ['alpha', 'beta', 'delta'], 'green', 10);
+    // alpha: on blue; beta: on green, traffic on blue; delta: all on green already (keeps it: never moved back).
+    expect(out.texts.sites).toBe(
+      swap(
+        swap(SITES_FIXTURE, '    service: blue                 # on blue for now\n', '    service: green                # on blue for now\n    ingress: { blue: 90, green: 10 }\n'),
+        'ingress: blue   # traffic stays on blue',
+        'ingress: { blue: 90, green: 10 }   # traffic stays on blue',
+      ),
+    );
+    expect(out.moved.map((m) => m.id)).toEqual(['alpha']);
+    expect(out.shifted.map((m) => m.id)).toEqual(['alpha', 'beta']);
+    const fleet = reread(out.texts);
+    expect(site(fleet, 'alpha')).toMatchObject({ service: 'green', weights: { blue: 90, green: 10 } });
+    expect(site(fleet, 'beta')).toMatchObject({ service: 'green', weights: { blue: 90, green: 10 } });
+    expect(site(fleet, 'delta')).toMatchObject({ service: 'green', ingress: 'green' });
+    expect(site(fleet, 'delta').weights).toBeUndefined();
+  });
+
+  test('a flow-style entry too', () => {
+    const fleet = reread(canarySites(inputOf(), ['gamma'], 'green', 25).texts);
+    expect(site(fleet, 'gamma')).toMatchObject({ service: 'green', weights: { blue: 75, green: 25 } });
   });
 });

@@ -1,4 +1,4 @@
-import { promoteSites } from '../../sites/edit.js';
+import { canarySites, promoteSites } from '../../sites/edit.js';
 import { rolloutRings } from '../../sites/rings.js';
 import type { Color } from '../../sites/types.js';
 import { editInputs, readInputs } from '../config-repo/edit-files.js';
@@ -10,7 +10,8 @@ import { landGated, verifyPublished, type GateOptions } from './gate.js';
 
 /**
  * A fleet rollout in rings: the sites not yet fully on `to` are promoted ring
- * by ring (stable rings: sites/rings.ts), each ring one config commit, one
+ * by ring (stable rings: sites/rings.ts), or with `weight` taken through a
+ * canary step (run on `to`, that share of their traffic), each ring one config commit, one
  * push, one publish and, with `verify`, one verification that reverts the
  * ring and stops on a failure. Rings already done are skipped, so a rollout
  * is resumed by running it again; `resume` first re-publishes and verifies
@@ -23,6 +24,8 @@ const SITES_TRAILER = 'Aviary-Rollout-Sites';
 
 export interface RolloutOptions extends Omit<GateOptions, 'subject' | 'ids' | 'trailer'> {
   readonly to: Color;
+  /** A canary step instead of a promotion: each site runs on `to` and sends it this percentage of its traffic. @default none (promote) */
+  readonly weight?: number;
   /** Cumulative percentages of the fleet, ending at 100 (e.g. 1, 10, 50, 100). */
   readonly rings: readonly number[];
   /** A ring of more sites than this goes in several commits of at most this many (their Jobs run at once). */
@@ -41,12 +44,13 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   const paths = { sites: o.sites, canary: o.canary };
   const { fleet } = readInputs(paths);
   if (fleet.canary.selector !== o.to) {
-    throw new RefusedError(`a rollout promotes sites to the active canary, which is ${fleet.canary.selector}: select ${o.to} first (aviary canary select ${o.to}), or roll out to ${fleet.canary.selector}`);
+    throw new RefusedError(`a rollout moves sites to the active canary, which is ${fleet.canary.selector}: select ${o.to} first (aviary canary select ${o.to}), or roll out to ${fleet.canary.selector}`);
   }
   if (o.resume) await reverifyLastRing(o, dir);
 
   const done: { number: number; sites: string[] }[] = [];
-  const rings = rolloutRings(readInputs(paths).fleet, o.to, o.rings);
+  const rings = rolloutRings(readInputs(paths).fleet, o.to, o.rings, o.weight);
+  const step = o.weight === undefined ? o.to : `${o.to} ${o.weight}%`;
   const total = rings.length;
   for (const ring of rings) {
     if (ring.ids.length === 0) continue;
@@ -54,10 +58,10 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       const batch = ring.ids.slice(start, start + o.maxPerRing);
       const part = ring.ids.length > o.maxPerRing ? ` part ${start / o.maxPerRing + 1}` : '';
       const label = `ring ${ring.number}/${total}${part}`;
-      editInputs(paths, (input) => promoteSites(input, batch));
-      o.log(`Rollout to ${o.to}, ${label} (${ring.percent} % of the fleet): ${plural(batch.length, 'site')}.`);
-      const trailer = `${ROLLOUT_TRAILER}: ${o.to} ${label}\n${SITES_TRAILER}: ${batch.join(' ')}`;
-      await landGated({ ...o, dir, subject: `Roll out ${o.to}: ${label}, ${plural(batch.length, 'site')}`, ids: batch, trailer });
+      editInputs(paths, (input) => (o.weight === undefined ? promoteSites(input, batch) : canarySites(input, batch, o.to, o.weight)));
+      o.log(`Rollout to ${step}, ${label} (${ring.percent} % of the fleet): ${plural(batch.length, 'site')}.`);
+      const trailer = `${ROLLOUT_TRAILER}: ${step} ${label}\n${SITES_TRAILER}: ${batch.join(' ')}`;
+      await landGated({ ...o, dir, subject: `Roll out ${step}: ${label}, ${plural(batch.length, 'site')}`, ids: batch, trailer });
       done.push({ number: ring.number, sites: batch });
     }
     if (o.pauseMs && ring.number < total) {

@@ -1,5 +1,5 @@
 import { applicationOf, layoutOf, siteNames } from '../../sites/names.js';
-import { COLORS, imageOf, type Color, type Fleet, type Site } from '../../sites/types.js';
+import { COLORS, imageOf, trafficOf, type Color, type Fleet } from '../../sites/types.js';
 import { listApplications, type ApplicationStatus, type ArgoCdTarget } from '../publish/argocd.js';
 import { fleetHistory, type DeployRecord, type Deployment, type HistoryOptions } from '../publish/history.js';
 import { OutsideSystemError } from '../shared/errors.js';
@@ -116,10 +116,4 @@ export async function fleetStatus(fleet: Fleet, options: StatusOptions): Promise
     sites,
     history: published?.deployments ?? [],
   };
-}
-
-/** Each color's share of the site's public traffic. */
-export function trafficOf(site: Site): Record<Color, number> {
-  if (site.weights) return { ...site.weights };
-  return Object.fromEntries(COLORS.map((color) => [color, color === site.ingress ? 100 : 0])) as Record<Color, number>;
 }

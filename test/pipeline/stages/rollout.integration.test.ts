@@ -3,15 +3,15 @@
 // manifests route it to right now). Ring 2 has broken sites: ring 1 stays,
 // ring 2 is reverted, nothing else is touched. Then a rollout killed in the
 // middle of a ring is resumed and finishes.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ringBucket } from '../../../src/sites/rings.js';
 import { CLI, runCli } from '../../support/cli.js';
 import { canaryYaml, scratchDir, sitesYaml } from '../../support/fixtures.js';
-import { bareRepo, configRepo, git } from '../../support/git.js';
-import { routedColor } from '../../support/manifests.js';
+import { bareRepo, configRepo, git, GIT_ENV } from '../../support/git.js';
+import { parseManifests, routedColor, serviceColorIn } from '../../support/manifests.js';
 import { closeServer, listenLocal } from '../../support/ports.js';
 
 const root = scratchDir('aviary-rollout-');
@@ -85,5 +85,64 @@ describe('aviary rollout --rings', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/Resuming: the last ring commit [0-9a-f]{12} \(green ring 3\/4\) is published again and verified\./);
     for (const id of ids) expect(routedColor(manifests, id), id).toBe('green');
+  });
+});
+
+/** The share the manifests on main give green of a site's public traffic: its ingress-nginx canary Ingress's weight, or all or nothing. */
+function greenShare(manifestsRepo: string, id: string): number {
+  const file = execFileSync('git', ['show', `main:sites/${id}/${id}.yaml`], { cwd: manifestsRepo, env: GIT_ENV, encoding: 'utf8' });
+  const objects = parseManifests(file);
+  const canary = objects.find((o) => o.kind === 'Ingress' && o.metadata.name === `${id}.canary`);
+  const main = objects.find((o) => o.kind === 'Ingress' && o.metadata.name === id)!.spec.rules[0].http.paths[0].backend.service.name;
+  if (!canary) return main === 'green' ? 100 : 0;
+  const weight = Number(canary.metadata.annotations['nginx.ingress.kubernetes.io/canary-weight']);
+  return canary.spec.rules[0].http.paths[0].backend.service.name === 'green' ? weight : 100 - weight;
+}
+
+describe('aviary rollout --weight (a canary step per ring)', () => {
+  const few = Array.from({ length: 30 }, (_, i) => `canary-${String(i).padStart(2, '0')}`);
+  /** Already fully on green, and one already sending green half its traffic: a 10 % step must not move either back. */
+  const ahead = few[0]!;
+  const half = few[1]!;
+  let fleet: string;
+  let repo: string;
+
+  beforeAll(async () => {
+    repo = bareRepo(join(root, 'weighted-manifests.git'));
+    const remote = bareRepo(join(root, 'weighted-config.git'));
+    const sites = sitesYaml(few.map((id) => ({ id, ...(id === ahead ? { service: 'green' as const } : {}) }))).replace(
+      `  - id: ${half}\n    name: "Site ${half}"\n    service: blue\n`,
+      `  - id: ${half}\n    name: "Site ${half}"\n    service: green\n    ingress: { blue: 50, green: 50 }\n`,
+    );
+    fleet = configRepo(join(root, 'weighted'), sites, canaryYaml({ extra: 'ingress:\n  scheme: http\n' }));
+    await git(fleet, 'remote', 'add', 'origin', remote);
+    await git(fleet, 'push', '-q', '-u', 'origin', 'main');
+    const first = await runCli(fleet, ['publish', '--repo', repo]);
+    expect(first.code, first.stderr).toBe(0);
+  }, 120_000);
+
+  it('runs every site on green with 10 % of its traffic, ring by ring, then a promotion takes them all the way', { timeout: 300_000 }, async () => {
+    const connect = few.map((id) => `${id}.example.com:80:127.0.0.1:${port}`).join(',');
+    const step = await runCli(fleet, ['rollout', '--to', 'green', '--weight', '10', '--rings', '10,100', '--verify', '--repo', repo, '--expect-text', 'Welcome', '--connect-to', connect]);
+    expect(step.code, step.stderr).toBe(0);
+    expect(step.stdout).toMatch(/^Rolled out 10% of public traffic to green to 28 sites in 2 commits\.$/m);
+    const subjects = (await git(fleet, 'log', '--format=%s', '-2')).trim().split('\n');
+    expect(subjects[1]).toMatch(/^Roll out green 10%: ring 1\/2, \d+ sites?$/);
+    expect(subjects[0]).toMatch(/^Roll out green 10%: ring 2\/2, \d+ sites?$/);
+    for (const id of few) {
+      const file = execFileSync('git', ['show', `main:sites/${id}/${id}.yaml`], { cwd: repo, env: GIT_ENV, encoding: 'utf8' });
+      expect(serviceColorIn(file), id).toBe('green');
+      expect(greenShare(repo, id), id).toBe(id === ahead ? 100 : id === half ? 50 : 10);
+    }
+    // Run again: nothing left to do, nothing committed.
+    const head = (await git(fleet, 'rev-parse', 'HEAD')).trim();
+    const again = await runCli(fleet, ['rollout', '--to', 'green', '--weight', '10', '--repo', repo]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('Nothing to roll out: every site runs on green and sends it at least 10% of its traffic.');
+    expect((await git(fleet, 'rev-parse', 'HEAD')).trim()).toBe(head);
+
+    const promote = await runCli(fleet, ['rollout', '--to', 'green', '--rings', '100', '--repo', repo]);
+    expect(promote.code, promote.stderr).toBe(0);
+    for (const id of few) expect(greenShare(repo, id), id).toBe(100);
   });
 });

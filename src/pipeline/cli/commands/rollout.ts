@@ -11,6 +11,7 @@ import { verifyOptionsOf, withGate, type GateFlags } from '../verify-flags.js';
 
 interface RolloutFlags extends GateFlags {
   readonly to: Color;
+  readonly weight?: number;
   readonly rings: number[];
   readonly pause: number;
   readonly resume?: boolean;
@@ -22,8 +23,9 @@ export function register(program: Command): void {
   withGate(
     program
       .command('rollout')
-      .description('promote the sites not yet on a color in growing rings of the fleet: one config commit, push and publish per ring, each verified with --verify (a failing ring is reverted and the rollout stops)')
+      .description('promote the sites not yet on a color (or, with --weight, give it a share of their traffic) in growing rings of the fleet: one config commit, push and publish per ring, each verified with --verify (a failing ring is reverted and the rollout stops)')
       .addOption(new Option('--to <color>', 'the color to roll out (the active canary)').choices([...COLORS]).makeOptionMandatory())
+      .addOption(new Option('--weight <percent>', "a canary step instead of a promotion: each site runs on the color (its database updated for it) and sends it this share of its public traffic; sites already sending as much keep theirs").argParser(percent))
       .addOption(new Option('--rings <percents>', 'cumulative percentages of the fleet, ending at 100').argParser(rings).default([1, 10, 50, 100], '1,10,50,100'))
       .addOption(new Option('--pause <duration>', 'wait between rings (90s, 30m …)').argParser(duration).default(0, '0'))
       .addOption(new Option('--max-per-ring <n>', 'commit a larger ring in parts of at most this many sites (their Jobs run at once)').argParser(wholeNumber).default(500))
@@ -37,6 +39,7 @@ export function register(program: Command): void {
     const result = await runRollout({
       ...publishInputsOptions(g, opts, target),
       to: opts.to,
+      weight: opts.weight,
       rings: opts.rings,
       pauseMs: opts.pause,
       maxPerRing: Math.max(1, opts.maxPerRing),
@@ -44,9 +47,17 @@ export function register(program: Command): void {
       ...(opts.verify ? { verify: verifyOptionsOf(opts, canary) } : {}),
     });
     const sites = result.rings.flatMap((r) => r.sites);
-    answer(opts.json, result, () => (sites.length ? `Rolled out ${opts.to} to ${plural(sites.length, 'site')} in ${plural(result.rings.length, 'commit')}.` : `Nothing to roll out: every site is on ${opts.to}.`));
+    const step = opts.weight === undefined ? opts.to : `${opts.weight}% of public traffic to ${opts.to}`;
+    const nothing = opts.weight === undefined ? `every site is on ${opts.to}` : `every site runs on ${opts.to} and sends it at least ${opts.weight}% of its traffic`;
+    answer(opts.json, result, () => (sites.length ? `Rolled out ${step} to ${plural(sites.length, 'site')} in ${plural(result.rings.length, 'commit')}.` : `Nothing to roll out: ${nothing}.`));
     if (!opts.json && sites.length) note('Each ring is a commit of the config repo; `aviary history` lists their deploys.');
   });
+}
+
+function percent(value: string): number {
+  const n = wholeNumber(value);
+  if (n < 1 || n > 100) throw new InvalidArgumentError('expected a percentage from 1 to 100');
+  return n;
 }
 
 function rings(value: string): number[] {
