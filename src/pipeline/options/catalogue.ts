@@ -229,13 +229,15 @@ export const OPTIONS = {
   expectText: { flag: '--expect-text <text>', help: 'text each page must contain', ci: { name: 'expect_text', commands: PIPELINE } },
   resolve: {
     flag: '--resolve <host:port:address>',
-    help: 'connect to ADDRESS for requests to HOST on PORT, as curl does (repeatable)',
+    env: 'AVIARY_RESOLVE',
+    help: 'connect to ADDRESS for requests to HOST on PORT, as curl does (repeatable; the variable takes a comma-separated list)',
     kind: 'list',
     ci: { name: 'resolve', commands: PIPELINE },
   },
   connectTo: {
     flag: '--connect-to <host:port:address:port2>',
-    help: 'connect to ADDRESS:PORT2 for requests to HOST on PORT, as curl does (repeatable)',
+    env: 'AVIARY_CONNECT_TO',
+    help: 'connect to ADDRESS:PORT2 for requests to HOST on PORT, as curl does (repeatable; the variable takes a comma-separated list)',
     kind: 'list',
     ci: { name: 'connect_to', commands: PIPELINE },
   },

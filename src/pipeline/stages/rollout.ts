@@ -61,7 +61,8 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       editInputs(paths, (input) => (o.weight === undefined ? promoteSites(input, batch) : canarySites(input, batch, o.to, o.weight)));
       o.log(`Rollout to ${step}, ${label} (${ring.percent} % of the fleet): ${plural(batch.length, 'site')}.`);
       const trailer = `${ROLLOUT_TRAILER}: ${step} ${label}\n${SITES_TRAILER}: ${batch.join(' ')}`;
-      await landGated({ ...o, dir, subject: `Roll out ${step}: ${label}, ${plural(batch.length, 'site')}`, ids: batch, trailer });
+      const { verdicts } = await landGated({ ...o, dir, subject: `Roll out ${step}: ${label}, ${plural(batch.length, 'site')}`, ids: batch, trailer });
+      if (o.verify) o.log(`Verified ${label}: ${plural(verdicts.length, 'site')}, every check passed.`);
       done.push({ number: ring.number, sites: batch });
     }
     if (o.pauseMs && ring.number < total) {
