@@ -180,7 +180,7 @@ describe('aviary status --html, in headless Chromium', () => {
     await tab.goto(`file://${page}${query}`);
     return { tab, requests, dialogs, errors, close: () => context.close() };
   };
-  const visibleIds = (tab: import('playwright-core').Page) => tab.$$eval('#sites tbody tr:not([hidden]) td:first-child b', (cells) => cells.map((c) => c.textContent));
+  const visibleIds = (tab: import('playwright-core').Page) => tab.$$eval('#sites .row[data-search]:not([hidden]) [role=cell]:first-child b', (cells) => cells.map((c) => c.textContent));
 
   it('is one file: it loads with no request but its own, and no script error', async () => {
     expect(existsSync(page)).toBe(true);
@@ -195,10 +195,13 @@ describe('aviary status --html, in headless Chromium', () => {
     const { tab, dialogs, close } = await open();
     expect(await visibleIds(tab)).toEqual(['alpha', 'bravo', 'charlie', 'delta', 'echo']);
     expect(await tab.textContent('#shown')).toBe('5 of 5 sites');
-    expect(await tab.locator('#sites tbody tr', { hasText: 'charlie' }).textContent()).toContain(HOSTILE);
+    // On a desktop a row is a line of six columns (the sixth: Argo CD), under a header row.
+    expect(await tab.$eval('#sites .row[data-search]', (row) => getComputedStyle(row).gridTemplateColumns.split(' ').length)).toBe(6);
+    expect(await tab.$$eval('#sites .head [role=columnheader]', (cells) => cells.map((c) => c.textContent))).toEqual(['Site', 'Traffic', 'Service', 'Image', 'Last deploy', 'Argo CD']);
+    expect(await tab.locator('#sites .row[data-search]', { hasText: 'charlie' }).textContent()).toContain(HOSTILE);
     expect(await tab.$$('#sites img')).toHaveLength(0);
     expect(dialogs).toEqual([]);
-    expect(await tab.locator('#sites tbody tr', { hasText: 'bravo' }).textContent()).toContain('OutOfSync Progressing');
+    expect(await tab.locator('#sites .row[data-search]', { hasText: 'bravo' }).textContent()).toContain('OutOfSync Progressing');
     await close();
   });
 
@@ -235,12 +238,14 @@ describe('aviary status --html, in headless Chromium', () => {
     await close();
   });
 
-  it('reads on a phone: no sideways scrolling, each site a card with its labels', async () => {
+  it('reads on a phone: no sideways scrolling, each site a card with its labels, one column', async () => {
     const { tab, close } = await open({ width: 390, height: 844 });
     expect(await tab.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
-    expect(await tab.isVisible('thead')).toBe(false);
-    const label = await tab.$eval('#sites tbody tr td[data-label="Traffic"]', (td) => getComputedStyle(td, '::before').content);
+    expect(await tab.isVisible('#sites .head')).toBe(false);
+    const label = await tab.$eval('#sites .row [data-label="Traffic"]', (cell) => getComputedStyle(cell, '::before').content);
     expect(label).toBe('"Traffic"');
+    const columns = await tab.$eval('#sites .row[data-search]', (row) => getComputedStyle(row).gridTemplateColumns.split(' ').length);
+    expect(columns).toBe(1);
     await tab.fill('#search', 'delta');
     expect(await visibleIds(tab)).toEqual(['delta']);
     await close();
