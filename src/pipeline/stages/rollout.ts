@@ -1,4 +1,5 @@
 import { canarySites, promoteSites } from '../../sites/edit.js';
+import { overloadOf } from '../../sites/capacity.js';
 import { rolloutRings } from '../../sites/rings.js';
 import type { Color } from '../../sites/types.js';
 import { editInputs, readInputs } from '../config-repo/edit-files.js';
@@ -33,6 +34,8 @@ export interface RolloutOptions extends Omit<GateOptions, 'subject' | 'ids' | 't
   /** Wait between rings, once one is verified. @default 0 */
   readonly pauseMs?: number;
   readonly resume?: boolean;
+  /** Promote even when most of the fleet's traffic would end on the color that can run fewer pods (sites/capacity.ts). */
+  readonly force?: boolean;
 }
 
 export interface RolloutResult {
@@ -50,6 +53,13 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
 
   const done: { number: number; sites: string[] }[] = [];
   const rings = rolloutRings(readInputs(paths).fleet, o.to, o.rings, o.weight);
+  // Where the whole rollout ends, checked before its first ring as a bulk promote is.
+  if (o.weight === undefined && !o.force) {
+    const pending = new Set(rings.flatMap((ring) => ring.ids));
+    const moves = fleet.sites.filter((site) => pending.has(site.id)).map((site) => ({ id: site.id, from: { service: site.service, ingress: site.ingress }, to: { service: o.to, ingress: o.to } }));
+    const why = overloadOf(fleet, moves);
+    if (why) throw new RefusedError(why);
+  }
   const step = o.weight === undefined ? o.to : `${o.to} ${o.weight}%`;
   const total = rings.length;
   for (const ring of rings) {

@@ -48,13 +48,23 @@ afterAll(() => web && closeServer(web));
 
 /** Every site's host reaches the test's web server (a comma-separated list is one --connect-to). */
 const connectTo = () => ids.map((id) => `${id}.example.com:80:127.0.0.1:${port}`).join(',');
-const args = () => ['rollout', '--to', 'green', '--rings', '1,10,50,100', '--verify', '--repo', manifests, '--expect-text', 'Welcome', '--connect-to', connectTo()];
+// Green runs 1 pod to blue's 2 (the fixture): moving all 200 sites onto it needs --force.
+const args = () => ['rollout', '--to', 'green', '--rings', '1,10,50,100', '--force', '--verify', '--repo', manifests, '--expect-text', 'Welcome', '--connect-to', connectTo()];
 
 describe('aviary rollout --rings', () => {
   it('ring membership is a stable hash of the id; 200 sites fill every ring', () => {
     expect(inRing(1).length).toBeGreaterThan(0);
     expect(inRing(2).length).toBeGreaterThan(1);
     expect([1, 2, 3, 4].map((n) => inRing(n).length).reduce((a, b) => a + b)).toBe(200);
+  });
+
+  it('refuses, before any ring, a rollout that ends with most traffic on the color that can run fewer pods (exit 1)', async () => {
+    const before = (await git(dir, 'rev-parse', 'HEAD')).trim();
+    const r = await runCli(dir, args().filter((a) => a !== '--force'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('this moves the traffic of 200 of 200 sites onto green, which can run 1 pod(s), from blue, which can run 2.');
+    expect((await git(dir, 'rev-parse', 'HEAD')).trim()).toBe(before);
+    expect(await git(dir, 'status', '--porcelain')).toBe('');
   });
 
   it('a failure in ring 2: ring 1 stays on green, ring 2 is reverted, nothing else is touched (exit 1)', { timeout: 300_000 }, async () => {
@@ -141,7 +151,7 @@ describe('aviary rollout --weight (a canary step per ring)', () => {
     expect(again.stdout).toContain('Nothing to roll out: every site runs on green and sends it at least 10% of its traffic.');
     expect((await git(fleet, 'rev-parse', 'HEAD')).trim()).toBe(head);
 
-    const promote = await runCli(fleet, ['rollout', '--to', 'green', '--rings', '100', '--repo', repo]);
+    const promote = await runCli(fleet, ['rollout', '--to', 'green', '--rings', '100', '--force', '--repo', repo]);
     expect(promote.code, promote.stderr).toBe(0);
     for (const id of few) expect(greenShare(repo, id), id).toBe(100);
   });

@@ -15,6 +15,7 @@ interface RolloutFlags extends GateFlags {
   readonly rings: number[];
   readonly pause: number;
   readonly resume?: boolean;
+  readonly force?: boolean;
   readonly maxPerRing: number;
   readonly json?: boolean;
 }
@@ -30,6 +31,7 @@ export function register(program: Command): void {
       .addOption(new Option('--pause <duration>', 'wait between rings (90s, 30m …)').argParser(duration).default(0, '0'))
       .addOption(new Option('--max-per-ring <n>', 'commit a larger ring in parts of at most this many sites (their Jobs run at once)').argParser(wholeNumber).default(500))
       .option('--resume', 'after an interruption: publish and verify the last ring committed again, then go on')
+      .option('--force', 'promote even when more than half of the traffic would end on a color that can run fewer pods than the one it leaves')
       .option('--json', 'machine-readable output on stdout'),
   ).action(async (opts: RolloutFlags, cmd: Command) => {
     const g = globals(cmd);
@@ -44,6 +46,7 @@ export function register(program: Command): void {
       pauseMs: opts.pause,
       maxPerRing: Math.max(1, opts.maxPerRing),
       resume: opts.resume,
+      force: opts.force,
       ...(opts.verify ? { verify: verifyOptionsOf(opts, canary) } : {}),
     });
     const sites = result.rings.flatMap((r) => r.sites);
