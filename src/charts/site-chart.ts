@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ApiObject, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
-import { jobName, PREVIEW_TLS_SECRET, siteNames, type SiteNames } from '../sites/names.js';
+import { CANARY_PIN_HEADER, canaryColorOf, jobName, PREVIEW_TLS_SECRET, siteNames, type SiteNames } from '../sites/names.js';
 import { COLORS, imageOf, JOB_KINDS, type Canary, type Color, type JobKind, type Site } from '../sites/types.js';
 import { KUEUE_QUEUE, SYNC_WAVE, siteLabels } from './labels.js';
 import { resourceRequirements } from './quantities.js';
@@ -35,7 +35,7 @@ export class SiteChart extends Chart {
 
     new ApiObject(this, 'credentials', externalSecret(names, settings));
     if (settings.routing.kind === 'gateway') {
-      new ApiObject(this, 'route', httpRoute(names.ingress, site.hostnames, backends(site), canary));
+      new ApiObject(this, 'route', httpRoute(names.ingress, site.hostnames, backends(site), canary, pinnedRules(site)));
       if (names.previewHostname) new ApiObject(this, 'preview', httpRoute(names.previewIngress, [names.previewHostname], [{ color: site.service }], canary));
     } else {
       new k8s.KubeIngress(this, 'ingress', ingress(site, names, canary));
@@ -107,21 +107,23 @@ function ingress(site: Site, names: SiteNames, canary: Canary): k8s.KubeIngressP
 /** ingress-nginx reads a canary Ingress's share from these (strings: "true", "10"). */
 export const NGINX_CANARY = 'nginx.ingress.kubernetes.io/canary';
 export const NGINX_CANARY_WEIGHT = 'nginx.ingress.kubernetes.io/canary-weight';
+export const NGINX_CANARY_BY_HEADER = 'nginx.ingress.kubernetes.io/canary-by-header';
 
 /**
  * A weighted split on ingress-nginx: a second Ingress for the same hosts,
  * paths and path types, to the other color, marked canary with its share.
  * ingress-nginx merges it into the main Ingress's upstreams; TLS and the
- * other annotations stay the main Ingress's.
+ * other annotations stay the main Ingress's. CANARY_PIN_HEADER (`always` /
+ * `never`) overrides the weight for one request, for verification.
  */
 function canaryIngress(site: Site, names: SiteNames, canary: Canary): k8s.KubeIngressProps | undefined {
   if (!site.weights) return undefined;
   const { settings } = canary;
-  const other = site.ingress === 'blue' ? 'green' : 'blue';
+  const other = canaryColorOf(site);
   return {
     metadata: {
       name: names.canaryIngress,
-      annotations: { [SYNC_WAVE]: INGRESS_WAVE, [NGINX_CANARY]: 'true', [NGINX_CANARY_WEIGHT]: String(site.weights[other]) },
+      annotations: { [SYNC_WAVE]: INGRESS_WAVE, [NGINX_CANARY]: 'true', [NGINX_CANARY_WEIGHT]: String(site.weights[other]), [NGINX_CANARY_BY_HEADER]: CANARY_PIN_HEADER },
     },
     spec: { ingressClassName: settings.ingress.className, rules: site.hostnames.map((host) => rule(host, other)) },
   };
@@ -133,11 +135,25 @@ function backends(site: Site): { color: Color; weight?: number }[] {
 }
 
 /**
+ * A split site's pinned routes, as ingress-nginx's canary-by-header reads
+ * CANARY_PIN_HEADER: `always` to the canary color, `never` to the other. A
+ * rule with a header match takes precedence over the weighted rule.
+ */
+function pinnedRules(site: Site): { matches: unknown[]; backendRefs: { name: Color; port: number }[] }[] {
+  if (!site.weights) return [];
+  const pinned = (value: 'always' | 'never', color: Color) => ({
+    matches: [{ path: { type: 'PathPrefix', value: '/' }, headers: [{ type: 'Exact', name: CANARY_PIN_HEADER, value }] }],
+    backendRefs: [{ name: color, port: 80 }],
+  });
+  return [pinned('always', canaryColorOf(site)), pinned('never', site.ingress)];
+}
+
+/**
  * Routing through the platform's Gateway: one HTTPRoute for `hostnames`,
  * attached to routing.gateway, to the colors' Services (weights are
  * proportional, here percentages). TLS is the Gateway's listeners'.
  */
-function httpRoute(name: string, hostnames: readonly string[], to: readonly { color: Color; weight?: number }[], canary: Canary) {
+function httpRoute(name: string, hostnames: readonly string[], to: readonly { color: Color; weight?: number }[], canary: Canary, pins: readonly unknown[] = []) {
   const gateway = canary.settings.routing.gateway!;
   return {
     apiVersion: 'gateway.networking.k8s.io/v1',
@@ -146,7 +162,7 @@ function httpRoute(name: string, hostnames: readonly string[], to: readonly { co
     spec: {
       parentRefs: [{ name: gateway.name, ...(gateway.namespace ? { namespace: gateway.namespace } : {}), ...(gateway.sectionName ? { sectionName: gateway.sectionName } : {}) }],
       hostnames: [...hostnames],
-      rules: [{ backendRefs: to.map(({ color, weight }) => ({ name: color, port: 80, ...(weight === undefined ? {} : { weight }) })) }],
+      rules: [...pins, { backendRefs: to.map(({ color, weight }) => ({ name: color, port: 80, ...(weight === undefined ? {} : { weight }) })) }],
     },
   };
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { FleetSettings } from './types.js';
+import type { Color, FleetSettings } from './types.js';
 
 /**
  * Every name derived from a site id, in one place, because the charts (which
@@ -135,6 +135,20 @@ export function applicationOfFile(path: string): string | undefined {
 /** Whether a manifests path is one of a cluster's services files (`services/…`, or `clusters/<name>/services/…`). */
 export function isServicesFile(path: string): boolean {
   return /^(?:clusters\/[^/]+\/)?services\//.test(path);
+}
+
+/**
+ * A request header that pins a weighted site to one of its colors, so a
+ * check (`aviary verify`) reaches the canary share deterministically instead
+ * of by chance: `always` goes to the color with the smaller share (the
+ * canary), `never` to the other. It is ingress-nginx's own canary-by-header
+ * contract; a Gateway route gets the same two header matches.
+ */
+export const CANARY_PIN_HEADER = 'X-Aviary-Canary';
+
+/** The color with the smaller share of a split (the one the canary Ingress routes to): `ingress` is the larger. */
+export function canaryColorOf(site: { readonly ingress: Color }): Color {
+  return site.ingress === 'blue' ? 'green' : 'blue';
 }
 
 /** The keys and salts of wp-config.php, one Secrets Manager secret per site so every replica and both colors sign cookies alike. */

@@ -23,7 +23,13 @@ describe('a weighted canary on ingress-nginx', () => {
     const canary = only(ingresses.filter((o) => o.metadata.name === 'alpha.canary'), 'canary Ingress');
     expect(main.spec.rules.map(backendOf)).toEqual(['blue', 'blue']);
     expect(canary.spec.rules.map(backendOf)).toEqual(['green', 'green']);
-    expect(canary.metadata.annotations).toEqual({ 'argocd.argoproj.io/sync-wave': '5', 'nginx.ingress.kubernetes.io/canary': 'true', 'nginx.ingress.kubernetes.io/canary-weight': '10' });
+    expect(canary.metadata.annotations).toEqual({
+      'argocd.argoproj.io/sync-wave': '5',
+      'nginx.ingress.kubernetes.io/canary': 'true',
+      'nginx.ingress.kubernetes.io/canary-weight': '10',
+      // `X-Aviary-Canary: always` (or `never`) pins one request to the canary (or not), whatever the weight: verification's way in.
+      'nginx.ingress.kubernetes.io/canary-by-header': 'X-Aviary-Canary',
+    });
     // ingress-nginx merges a canary only into a main Ingress with the same host, path and pathType.
     const shape = (o: K8sObject) => o.spec.rules.map((r: K8sObject) => [r.host, r.http.paths[0].path, r.http.paths[0].pathType]);
     expect(shape(canary)).toEqual(shape(main));
@@ -67,7 +73,12 @@ describe('routing through a Gateway', () => {
     expect(main.spec).toEqual({
       parentRefs: [{ name: 'shared', namespace: 'infra', sectionName: 'https' }],
       hostnames: ['alpha.example.com', 'www.alpha.example.com'],
-      rules: [{ backendRefs: [{ name: 'blue', port: 80, weight: 25 }, { name: 'green', port: 80, weight: 75 }] }],
+      rules: [
+        // The same pins as ingress-nginx's canary-by-header; a rule with a header match outranks the plain one.
+        { matches: [{ path: { type: 'PathPrefix', value: '/' }, headers: [{ type: 'Exact', name: 'X-Aviary-Canary', value: 'always' }] }], backendRefs: [{ name: 'blue', port: 80 }] },
+        { matches: [{ path: { type: 'PathPrefix', value: '/' }, headers: [{ type: 'Exact', name: 'X-Aviary-Canary', value: 'never' }] }], backendRefs: [{ name: 'green', port: 80 }] },
+        { backendRefs: [{ name: 'blue', port: 80, weight: 25 }, { name: 'green', port: 80, weight: 75 }] },
+      ],
     });
     expect(preview.spec.hostnames).toEqual(['alpha.preview.example.dev']);
     expect(preview.spec.rules).toEqual([{ backendRefs: [{ name: 'blue', port: 80 }] }]);

@@ -100,11 +100,24 @@ export function serviceColorIn(siteFile: string | undefined): string | undefined
  * cluster with it.
  */
 export function routedColor(manifestsRepo: string, id: string): string | undefined {
+  return servedColor(manifestsRepo, id);
+}
+
+/**
+ * The color that serves one request for site `id`, as ingress-nginx would
+ * with the manifests on `main`: with `X-Aviary-Canary: always` (`pin`) a
+ * weighted site's canary Ingress, with `never` or no header its main
+ * Ingress (a test stands in for the weighted draw with the heavier color).
+ */
+export function servedColor(manifestsRepo: string, id: string, pin?: string): string | undefined {
   let file: string;
   try {
     file = execFileSync('git', ['show', `main:sites/${id}/${id}.yaml`], { cwd: manifestsRepo, env: GIT_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   } catch {
     return undefined;
   }
-  return parseManifests(file).find((o) => o.kind === 'Ingress' && o.metadata.name === id)?.spec.rules[0].http.paths[0].backend.service.name;
+  const ingresses = parseManifests(file).filter((o) => o.kind === 'Ingress');
+  const canary = ingresses.find((o) => o.metadata.name === `${id}.canary`);
+  const chosen = pin === 'always' && canary ? canary : ingresses.find((o) => o.metadata.name === id);
+  return chosen?.spec.rules[0].http.paths[0].backend.service.name;
 }

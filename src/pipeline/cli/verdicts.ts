@@ -6,6 +6,7 @@ export function verdictsText(verdicts: readonly SiteVerdict[]): string {
 }
 
 function verdictLine(v: SiteVerdict): string {
-  const head = `${v.outcome === 'ok' ? 'ok  ' : 'FAIL'} ${v.id}  ${v.url}${v.status !== undefined ? `  ${v.status} in ${v.ms} ms` : ''}${v.argocd ? `  (Application ${v.argocd.application}: ${v.argocd.sync}, ${v.argocd.health})` : ''}`;
+  const answers = v.colors ? v.colors.map((a) => `${a.color} ${a.status} in ${a.ms} ms`).join(', ') : v.status !== undefined ? `${v.status} in ${v.ms} ms` : '';
+  const head = `${v.outcome === 'ok' ? 'ok  ' : 'FAIL'} ${v.id}  ${v.url}${answers ? `  ${answers}` : ''}${v.argocd ? `  (Application ${v.argocd.application}: ${v.argocd.sync}, ${v.argocd.health})` : ''}`;
   return [head, ...v.problems.map((p) => `       ${p}`)].join('\n');
 }

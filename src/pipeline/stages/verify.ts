@@ -2,7 +2,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import pMap from 'p-map';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
-import { siteNames } from '../../sites/names.js';
+import { CANARY_PIN_HEADER, canaryColorOf, siteNames } from '../../sites/names.js';
 import type { Canary, Color, Site } from '../../sites/types.js';
 import { UsageError } from '../shared/errors.js';
 import { waitUntilSyncedAt, type ApplicationStatus, type ArgoCdTarget } from '../publish/argocd.js';
@@ -24,7 +24,11 @@ export interface HttpExpectations {
 
 export interface VerifyOptions {
   readonly expect: HttpExpectations;
-  /** Verify the site as its `color` serves it: its preview host for its `service` color, its public host for its traffic color. @default the public host */
+  /**
+   * Verify the site as its `color` serves it: its public host for its traffic
+   * color (pinned to it when the traffic is split), else its preview host for
+   * its `service` color. @default the public host (each color of a split)
+   */
   readonly color?: Color;
   /** `HOST:PORT` → where to connect instead (curl's --resolve and --connect-to); the Host header and TLS name stay HOST. */
   readonly resolve: ReadonlyMap<string, Endpoint>;
@@ -33,12 +37,22 @@ export interface VerifyOptions {
 
 export type Outcome = 'ok' | 'failed' | 'unreachable';
 
+/** One pinned request's answer. */
+export interface ColorAnswer {
+  readonly color?: Color;
+  readonly status: number;
+  readonly ms: number;
+}
+
 export interface SiteVerdict {
   readonly id: string;
   readonly url: string;
   readonly outcome: Outcome;
+  /** The first answer's status and time (a weighted site's heavier color). */
   readonly status?: number;
   readonly ms?: number;
+  /** A weighted site: the answer of each color, each request pinned to it. @default none (one unpinned request) */
+  readonly colors?: readonly ColorAnswer[];
   /** What failed, in words; empty when ok. */
   readonly problems: readonly string[];
   readonly argocd?: ApplicationStatus & { readonly application: string };
@@ -75,14 +89,31 @@ export function parseResolve(resolve: readonly string[], connectTo: readonly str
   return map;
 }
 
-/** The URL that shows `site` as `color` serves it (see VerifyOptions.color). */
-export function urlOf(site: Site, canary: Canary, color?: Color): string {
+/** One request of a site's verification: a URL and, for a weighted site, the color it is pinned to. */
+export interface Check {
+  readonly url: string;
+  /** The color a weighted site's request is pinned to with CANARY_PIN_HEADER. @default none (not pinned) */
+  readonly pinned?: Color;
+}
+
+/**
+ * The requests that show `site` as `color` serves it (see
+ * VerifyOptions.color). A weighted site is checked on its public host once
+ * per color, each request pinned to one color (CANARY_PIN_HEADER), so the
+ * canary share is checked every time rather than by chance.
+ */
+export function checksOf(site: Site, canary: Canary, color?: Color): Check[] {
   const scheme = canary.settings.ingress.scheme;
-  if (color === undefined || (site.ingress === color && !site.weights)) return `${scheme}://${site.canonicalHostname}/`;
+  const url = `${scheme}://${site.canonicalHostname}/`;
+  if (site.weights) {
+    const colors = color ? [color] : [site.ingress, canaryColorOf(site)];
+    return colors.map((pinned) => ({ url, pinned }));
+  }
+  if (color === undefined || site.ingress === color) return [{ url }];
   const preview = siteNames(site.id, canary.settings).previewHostname;
-  if (site.service === color && preview) return `${scheme}://${preview}/`;
+  if (site.service === color && preview) return [{ url: `${scheme}://${preview}/` }];
   throw new UsageError(
-    `site ${site.id} is not served by ${color} alone on any of its hosts (service ${site.service}, traffic ${site.weights ? 'split' : site.ingress}${preview ? '' : ', no previewDomain'}): verify it without --color, or with the color it runs on`,
+    `site ${site.id} is not served by ${color} on any of its hosts (service ${site.service}, traffic ${site.ingress}${preview ? '' : ', no previewDomain'}): verify it without --color, or with the color it runs on`,
   );
 }
 
@@ -104,7 +135,8 @@ export async function verifySites(sites: readonly Site[], canary: Canary, option
 }
 
 async function verifySite(site: Site, canary: Canary, options: VerifyOptions, waitFor: (application: string) => ReturnType<typeof waitUntilSyncedAt>): Promise<SiteVerdict> {
-  const url = urlOf(site, canary, options.color);
+  const checks = checksOf(site, canary, options.color);
+  const url = checks[0]!.url;
   const problems: string[] = [];
   let argocd: SiteVerdict['argocd'];
   if (options.argocd) {
@@ -120,17 +152,39 @@ async function verifySite(site: Site, canary: Canary, options: VerifyOptions, wa
       );
     }
   }
-  const answer = await fetchPage(url, options.resolve, options.expect.budgetMs + GRACE_MS);
-  if ('error' in answer) return { id: site.id, url, outcome: 'unreachable', problems: [...problems, `${url} unreachable: ${answer.error}`], ...(argocd ? { argocd } : {}) };
-  const { status, body, ms } = answer;
-  if (status !== options.expect.status) problems.push(`${url} answered ${status}, not ${options.expect.status}`);
-  if (options.expect.text !== undefined && !body.includes(options.expect.text)) problems.push(`${url} does not contain ${JSON.stringify(options.expect.text)}`);
-  if (ms > options.expect.budgetMs) problems.push(`${url} took ${ms} ms, over the budget of ${options.expect.budgetMs} ms`);
-  return { id: site.id, url, outcome: problems.length ? 'failed' : 'ok', status, ms, problems, ...(argocd ? { argocd } : {}) };
+  const answers: ColorAnswer[] = [];
+  let unreachable = false;
+  for (const check of checks) {
+    // The pin header says `always` for the canary color, `never` for the other (ingress-nginx's canary-by-header).
+    const pin: Record<string, string> = check.pinned ? { [CANARY_PIN_HEADER]: check.pinned === canaryColorOf(site) ? 'always' : 'never' } : {};
+    const where = check.pinned ? `${check.url} (${check.pinned})` : check.url;
+    const answer = await fetchPage(check.url, options.resolve, options.expect.budgetMs + GRACE_MS, pin);
+    if ('error' in answer) {
+      unreachable = true;
+      problems.push(`${where} unreachable: ${answer.error}`);
+      continue;
+    }
+    const { status, body, ms } = answer;
+    answers.push({ ...(check.pinned ? { color: check.pinned } : {}), status, ms });
+    if (status !== options.expect.status) problems.push(`${where} answered ${status}, not ${options.expect.status}`);
+    if (options.expect.text !== undefined && !body.includes(options.expect.text)) problems.push(`${where} does not contain ${JSON.stringify(options.expect.text)}`);
+    if (ms > options.expect.budgetMs) problems.push(`${where} took ${ms} ms, over the budget of ${options.expect.budgetMs} ms`);
+  }
+  const outcome: Outcome = unreachable ? 'unreachable' : problems.length ? 'failed' : 'ok';
+  const first = answers[0];
+  return {
+    id: site.id,
+    url,
+    outcome,
+    ...(first ? { status: first.status, ms: first.ms } : {}),
+    ...(checks.some((c) => c.pinned) ? { colors: answers } : {}),
+    problems,
+    ...(argocd ? { argocd } : {}),
+  };
 }
 
 /** GET `url`, connecting where --resolve says; the status, up to MAX_BODY of the body, and the time the whole answer took. */
-function fetchPage(url: string, resolve: ReadonlyMap<string, Endpoint>, timeoutMs: number): Promise<{ status: number; body: string; ms: number } | { error: string }> {
+function fetchPage(url: string, resolve: ReadonlyMap<string, Endpoint>, timeoutMs: number, extraHeaders: Readonly<Record<string, string>> = {}): Promise<{ status: number; body: string; ms: number } | { error: string }> {
   const target = new URL(url);
   const port = target.port || (target.protocol === 'https:' ? '443' : '80');
   const endpoint = resolve.get(`${target.hostname}:${port}`);
@@ -146,7 +200,7 @@ function fetchPage(url: string, resolve: ReadonlyMap<string, Endpoint>, timeoutM
   const started = performance.now();
   const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((settle) => {
-    const headers = { Host: target.host, 'User-Agent': 'aviary-verify', Accept: 'text/html,*/*' };
+    const headers = { Host: target.host, 'User-Agent': 'aviary-verify', Accept: 'text/html,*/*', ...extraHeaders };
     const options = { method: 'GET', lookup, headers, timeout: timeoutMs, servername: target.hostname, ...(endpoint?.port ? { port: endpoint.port } : {}) };
     const req = request(url, options, (res: IncomingMessage) => {
       const chunks: Buffer[] = [];

@@ -11,15 +11,16 @@ import { ringBucket } from '../../../src/sites/rings.js';
 import { CLI, runCli } from '../../support/cli.js';
 import { canaryYaml, scratchDir, sitesYaml } from '../../support/fixtures.js';
 import { bareRepo, configRepo, git, GIT_ENV } from '../../support/git.js';
-import { parseManifests, routedColor, serviceColorIn } from '../../support/manifests.js';
+import { parseManifests, routedColor, servedColor, serviceColorIn } from '../../support/manifests.js';
 import { closeServer, listenLocal } from '../../support/ports.js';
 
 const root = scratchDir('aviary-rollout-');
 const ids = Array.from({ length: 200 }, (_, i) => `site-${String(i).padStart(3, '0')}`);
 const ringOf = (id: string) => [1, 10, 50, 100].findIndex((p) => ringBucket(id) < p) + 1;
 const inRing = (n: number) => ids.filter((id) => ringOf(id) === n);
-/** Broken on green: one site of ring 2. */
+/** Broken on green: one site of ring 2 (and, in the weighted rollout, one of its ring 2). */
 const broken = new Set([inRing(2)[0]!]);
+let weightedRepo = '';
 let web: Server;
 let port: number;
 let manifests: string;
@@ -32,7 +33,9 @@ beforeAll(async () => {
   web = createServer((req, res) => {
     const id = String(req.headers.host).split('.')[0]!;
     onRequest(id);
-    if (routedColor(manifests, id) === 'green' && broken.has(id)) res.writeHead(502).end('bad gateway');
+    // Plays ingress-nginx: the color the manifests route this request to, the canary pin header honoured.
+    const color = servedColor(id.startsWith('canary-') ? weightedRepo : manifests, id, req.headers['x-aviary-canary'] as string | undefined);
+    if (color === 'green' && broken.has(id)) res.writeHead(502).end('bad gateway');
     else res.writeHead(200).end('<html>Welcome to WordPress</html>');
   });
   port = await listenLocal(web);
@@ -116,9 +119,12 @@ describe('aviary rollout --weight (a canary step per ring)', () => {
   const half = few[1]!;
   let fleet: string;
   let repo: string;
+  /** Broken on green, in ring 2 of 10,100: only a request pinned to green (its 10 %) shows it. */
+  const flaky = few.find((id) => ringBucket(id) >= 10 && id !== ahead && id !== half)!;
 
   beforeAll(async () => {
     repo = bareRepo(join(root, 'weighted-manifests.git'));
+    weightedRepo = repo;
     const remote = bareRepo(join(root, 'weighted-config.git'));
     const sites = sitesYaml(few.map((id) => ({ id, ...(id === ahead ? { service: 'green' as const } : {}) }))).replace(
       `  - id: ${half}\n    name: "Site ${half}"\n    service: blue\n`,
@@ -131,14 +137,27 @@ describe('aviary rollout --weight (a canary step per ring)', () => {
     expect(first.code, first.stderr).toBe(0);
   }, 120_000);
 
-  it('runs every site on green with 10 % of its traffic, ring by ring, then a promotion takes them all the way', { timeout: 300_000 }, async () => {
+  it('runs every site on green with 10 % of its traffic, ring by ring, each color checked by a pinned request, then a promotion takes them all the way', { timeout: 300_000 }, async () => {
     const connect = few.map((id) => `${id}.example.com:80:127.0.0.1:${port}`).join(',');
-    const step = await runCli(fleet, ['rollout', '--to', 'green', '--weight', '10', '--rings', '10,100', '--verify', '--repo', repo, '--expect-text', 'Welcome', '--connect-to', connect]);
+    const stepArgs = ['rollout', '--to', 'green', '--weight', '10', '--rings', '10,100', '--verify', '--repo', repo, '--expect-text', 'Welcome', '--connect-to', connect];
+    broken.add(flaky);
+    const failed = await runCli(fleet, stepArgs);
+    expect(failed.code, failed.stderr).toBe(1);
+    // At 10 % an unpinned request would see the broken green one time in ten; pinned, every time.
+    expect(failed.stderr).toContain(`  ${flaky}: http://${flaky}.example.com/ (green) answered 502, not 200`);
+    expect(failed.stderr).toMatch(/Reverted [0-9a-f]{12} in the config repo/);
+    expect(greenShare(repo, flaky)).toBe(0);
+    broken.delete(flaky);
+
+    const step = await runCli(fleet, stepArgs);
     expect(step.code, step.stderr).toBe(0);
-    expect(step.stdout).toMatch(/^Rolled out 10% of public traffic to green to 28 sites in 2 commits\.$/m);
-    const subjects = (await git(fleet, 'log', '--format=%s', '-2')).trim().split('\n');
-    expect(subjects[1]).toMatch(/^Roll out green 10%: ring 1\/2, \d+ sites?$/);
-    expect(subjects[0]).toMatch(/^Roll out green 10%: ring 2\/2, \d+ sites?$/);
+    // Ring 1 stayed from the first run: this one did ring 2 only.
+    expect(step.stdout).toMatch(/^Rolled out 10% of public traffic to green to \d+ sites in 1 commit\.$/m);
+    const subjects = (await git(fleet, 'log', '--format=%s', '-4')).trim().split('\n');
+    expect(subjects[0]).toMatch(/^Roll out green 10%: ring 2\/2, \d+ sites$/);
+    expect(subjects[1]).toMatch(/^Revert "Roll out green 10%: ring 2\/2, \d+ sites"$/);
+    expect(subjects[2]).toMatch(/^Roll out green 10%: ring 2\/2, \d+ sites$/);
+    expect(subjects[3]).toMatch(/^Roll out green 10%: ring 1\/2, \d+ sites?$/);
     for (const id of few) {
       const file = execFileSync('git', ['show', `main:sites/${id}/${id}.yaml`], { cwd: repo, env: GIT_ENV, encoding: 'utf8' });
       expect(serviceColorIn(file), id).toBe('green');

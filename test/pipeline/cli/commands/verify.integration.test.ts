@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseResolve } from '../../../../src/pipeline/stages/verify.js';
 import { startArgoCdServer, fakeJwt, type ArgoCdServer } from '../../../support/argocd-server.js';
-import { fleetDir, runCli, type Workdir } from '../../../support/cli.js';
-import { scratchDir } from '../../../support/fixtures.js';
+import { fleetDir, runCli, workdir, type Workdir } from '../../../support/cli.js';
+import { canaryYaml, scratchDir } from '../../../support/fixtures.js';
 import { bareRepo, git } from '../../../support/git.js';
 import { closeServer, freePort, listenLocal } from '../../../support/ports.js';
 
@@ -20,6 +20,8 @@ let w: Workdir;
 let remote: string;
 let published: string;
 const hostsSeen: string[] = [];
+const pins: string[] = [];
+let greenBroken = true;
 
 beforeAll(async () => {
   // One server, three behaviours by Host header, as a shared web tier serves many sites.
@@ -29,6 +31,13 @@ beforeAll(async () => {
     if (host.startsWith('healthy.')) res.writeHead(200, { 'Content-Type': 'text/html' }).end('<html><title>Healthy</title>Welcome to WordPress</html>');
     else if (host.startsWith('broken.')) res.writeHead(500).end('Error establishing a database connection');
     else if (host.startsWith('slow.')) setTimeout(() => res.writeHead(200).end('Welcome to WordPress'), 1500);
+    // A weighted site (blue 90, green 10) as ingress-nginx serves it: the pin header picks the canary (green) or not.
+    else if (host.startsWith('split.')) {
+      pins.push(String(req.headers['x-aviary-canary']));
+      const green = req.headers['x-aviary-canary'] === 'always';
+      if (green && greenBroken) res.writeHead(500).end('Error establishing a database connection');
+      else res.writeHead(200).end(`Welcome to WordPress on ${green ? 'green' : 'blue'}`);
+    }
     else res.writeHead(404).end();
   });
   port = await listenLocal(web);
@@ -68,6 +77,29 @@ describe('aviary verify', () => {
     expect(r.stdout).toContain('http://broken.example.com/ does not contain "Welcome"');
     expect(r.stdout).toMatch(/http:\/\/slow\.example\.com\/ took \d+ ms, over the budget of 500 ms/);
     expect(r.stderr).toBe('error: 2 sites failed verification: broken, slow\n');
+  });
+
+  it('a weighted site: each color checked by a request pinned to it (X-Aviary-Canary), so a broken 10 % is always seen', async () => {
+    const split = workdir({
+      'sites.yaml': 'sites:\n  - id: split\n    name: Split\n    theme: astra\n    hostnames: [split.example.com]\n    service: green\n    ingress: { blue: 90, green: 10 }\n',
+      'canary.yaml': canaryYaml({ extra: 'ingress:\n  scheme: http\n' }),
+    });
+    pins.length = 0;
+    greenBroken = true;
+    const r = await split.run(['verify', 'split', ...to('split.example.com'), '--expect-text', 'Welcome']);
+    expect(r.code).toBe(1);
+    expect(pins).toEqual(['never', 'always']);
+    expect(r.stdout).toMatch(/^FAIL split  http:\/\/split\.example\.com\/  blue 200 in \d+ ms, green 500 in \d+ ms\n/);
+    expect(r.stdout).toContain('http://split.example.com/ (green) answered 500, not 200');
+    expect(r.stdout).not.toContain('(blue) answered');
+    // --color picks one color of the split, pinned.
+    const blue = await split.run(['verify', 'split', '--color', 'blue', ...to('split.example.com'), '--expect-text', 'on blue']);
+    expect(blue.code, blue.stdout).toBe(0);
+    greenBroken = false;
+    const green = await split.run(['verify', 'split', '--color', 'green', ...to('split.example.com'), '--expect-text', 'on green']);
+    expect(green.code, green.stdout).toBe(0);
+    expect(green.stdout).toMatch(/^ok {3}split  http:\/\/split\.example\.com\/  green 200 in \d+ ms\n$/);
+    split.remove();
   });
 
   it('a site that cannot be reached is exit 3, naming it', async () => {
