@@ -1,7 +1,7 @@
 import { COLORS } from '../../sites/types.js';
 import type { FleetStatus, SiteStatus } from '../stages/status.js';
 import { shortImage, type Deployment } from '../publish/history.js';
-import { trafficText } from './status-text.js';
+import { straysText, trafficText } from './status-text.js';
 
 /**
  * `aviary status --html FILE`: one self-contained page (no external asset,
@@ -27,6 +27,7 @@ export function statusPage(status: FleetStatus): string {
 <h1>Fleet status</h1>
 <p>${status.sites.length} ${status.sites.length === 1 ? 'site' : 'sites'} · canary <b>${status.canary.selector}</b> · ${COLORS.map((c) => `${c} <code title="${esc(status.canary.images[c])}">${esc(shortImage(status.canary.images[c]))}</code>`).join(' · ')}</p>
 <p>${published(status)}${argo ? ` · Argo CD: ${argo}` : ''}</p>
+${columns && status.argocd!.strays.length ? `<p class="bad">${esc(straysText(status.argocd!.strays))}</p>` : ''}
 ${status.unavailable.map((problem) => `<p class="bad" role="alert">Not read: ${esc(problem)}</p>`).join('\n')}
 <p class="muted">Generated ${esc(status.generatedAt)} by <code>aviary status --html</code>.</p>
 </header>

@@ -1,6 +1,7 @@
 import { COLORS } from '../../sites/types.js';
 import type { FleetStatus, SiteStatus } from '../stages/status.js';
 import { shortImage } from '../publish/history.js';
+import { listIds } from '../shared/words.js';
 
 /** `aviary status` for a terminal: what runs where, one line a site, then what is published and running. */
 export function statusText(status: FleetStatus): string {
@@ -28,6 +29,7 @@ export function statusText(status: FleetStatus): string {
     published,
     ...status.unavailable.map((problem) => `Not read: ${problem}`),
     ...(argo ? [`Argo CD: ${unhealthy.length === 0 ? 'every site Synced and Healthy' : `${unhealthy.length} not Synced and Healthy: ${unhealthy.map((s) => s.id).join(', ')}`}.`] : []),
+    ...(argo && status.argocd!.strays.length ? [straysText(status.argocd!.strays)] : []),
   ].join('\n');
 }
 
@@ -35,4 +37,12 @@ export function statusText(status: FleetStatus): string {
 export function trafficText(site: Pick<SiteStatus, 'traffic'>): string {
   const shares = COLORS.filter((c) => site.traffic[c] > 0);
   return shares.length === 1 ? shares[0]! : shares.map((c) => `${c} ${site.traffic[c]}%`).join(' ');
+}
+
+/** What to do about Applications the fleet no longer generates. */
+export function straysText(strays: readonly string[]): string {
+  return (
+    `Argo CD has ${strays.length === 1 ? 'an Application' : `${strays.length} Applications`} in the project that this fleet no longer generates: ${listIds(strays)}. ` +
+    'After a change of argocd.shards or clusters, delete each with `argocd app delete NAME --cascade=false` once the new Applications are Synced; a removed site\'s goes when the pipeline has deleted it.'
+  );
 }

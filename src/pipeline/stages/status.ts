@@ -1,5 +1,5 @@
-import { applicationOf, layoutOf, siteNames } from '../../sites/names.js';
-import { COLORS, imageOf, trafficOf, type Color, type Fleet } from '../../sites/types.js';
+import { applicationOf, layoutOf, servicesApplication, siteNames } from '../../sites/names.js';
+import { clustersOf, COLORS, imageOf, trafficOf, type Color, type Fleet } from '../../sites/types.js';
 import { listApplications, type ApplicationStatus, type ArgoCdTarget } from '../publish/argocd.js';
 import { fleetHistory, type DeployRecord, type Deployment, type HistoryOptions } from '../publish/history.js';
 import { OutsideSystemError } from '../shared/errors.js';
@@ -46,8 +46,13 @@ export interface FleetStatus {
    * @default none (no manifests repository named)
    */
   readonly manifests?: { readonly repo: string; readonly branch: string; readonly path: string; readonly reachable: boolean; readonly head?: string };
-  /** @default none (no Argo CD URL and token) */
-  readonly argocd?: { readonly url: string; readonly reachable: boolean };
+  /**
+   * Argo CD, and the Applications of the fleet's project that the fleet no
+   * longer generates (left by a change of argocd.shards or clusters, which
+   * the ApplicationSet never deletes, or a removed site's still being deleted).
+   * @default none (no Argo CD URL and token)
+   */
+  readonly argocd?: { readonly url: string; readonly reachable: boolean; readonly strays: readonly string[] };
   /** What could not be read (the manifests repository, Argo CD), each failure in words; the rest is still shown. */
   readonly unavailable: readonly string[];
   readonly sites: readonly SiteStatus[];
@@ -111,9 +116,17 @@ export async function fleetStatus(fleet: Fleet, options: StatusOptions): Promise
           },
         }
       : {}),
-    ...(options.argocd ? { argocd: { url: options.argocd.url, reachable: applications !== undefined } } : {}),
+    ...(options.argocd ? { argocd: { url: options.argocd.url, reachable: applications !== undefined, strays: straysOf(applications, fleet, sites) } } : {}),
     unavailable,
     sites,
     history: published?.deployments ?? [],
   };
+}
+
+/** Applications Argo CD has in the project that neither a site nor a cluster's services of this fleet would make. */
+function straysOf(applications: ReadonlyMap<string, ApplicationStatus> | undefined, fleet: Fleet, sites: readonly SiteStatus[]): string[] {
+  if (!applications) return [];
+  const layout = layoutOf(fleet.canary.settings);
+  const ours = new Set([...sites.map((s) => s.application), ...clustersOf(fleet.canary).map((c) => servicesApplication(c.name, layout))]);
+  return [...applications.keys()].filter((name) => !ours.has(name)).sort();
 }

@@ -69,6 +69,9 @@ beforeAll(async () => {
   argo.apps.set('site-charlie', { project: 'aviary', revision: head });
   argo.apps.set('site-delta', { project: 'aviary', revision: head, health: 'Degraded' });
   argo.apps.set('site-other', { project: 'someone-else', revision: head });
+  // Ours, but no longer generated: the services Application is, a shard's left by a layout change is not.
+  argo.apps.set('aviary-services', { project: 'aviary', revision: head });
+  argo.apps.set('sites-07', { project: 'aviary', revision: first });
 }, 120_000);
 afterAll(async () => {
   w?.remove();
@@ -78,7 +81,7 @@ afterAll(async () => {
 interface StatusJson {
   canary: { selector: string; images: Record<string, string> };
   manifests: { head: string; reachable: boolean };
-  argocd: { reachable: boolean };
+  argocd: { reachable: boolean; strays: string[] };
   unavailable: string[];
   history: { commit: string; subject: string; sites: string[] }[];
   sites: { id: string; service: string; traffic: Record<string, number>; image: string; application: string; preview?: string; lastDeploy?: { commit: string }; argocd?: { sync: string; health: string; revision?: string } }[];
@@ -114,6 +117,8 @@ describe('aviary status', () => {
     expect(site('bravo').argocd).toEqual({ sync: 'OutOfSync', revision: first, health: 'Progressing' });
     expect(site('delta').argocd).toMatchObject({ sync: 'Synced', health: 'Degraded' });
     expect(site('echo').argocd).toEqual({ sync: 'Missing', health: 'Missing' });
+    // Applications of the project the fleet does not generate (another project's are not listed at all).
+    expect(status.argocd.strays).toEqual(['sites-07']);
     const asked = argo.requests.slice(before);
     expect(asked).toHaveLength(1);
     expect(asked[0]!.path).toMatch(/^\/api\/v1\/applications\?projects=aviary&fields=/);
@@ -128,6 +133,7 @@ describe('aviary status', () => {
     expect(lines.find((l) => l.startsWith('echo '))).toMatch(/ never +Missing Missing$/);
     expect(r.stdout).toContain(`Published: ${head.slice(0, 12)} on main of ${remote}.`);
     expect(r.stdout).toContain('Argo CD: 3 not Synced and Healthy: bravo, delta, echo.');
+    expect(r.stdout).toContain('Argo CD has an Application in the project that this fleet no longer generates: sites-07. After a change of argocd.shards or clusters, delete each with `argocd app delete NAME --cascade=false`');
   });
 
   it('a source that cannot be read: the rest is shown, the failure named, exit 3', async () => {
