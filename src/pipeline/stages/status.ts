@@ -1,4 +1,4 @@
-import { applicationOf, layoutOf, servicesApplication, siteNames } from '../../sites/names.js';
+import { applicationOf, layoutOf, servicesApplication, siteNames, type ApplicationLayout } from '../../sites/names.js';
 import { clustersOf, COLORS, imageOf, trafficOf, type Color, type Fleet } from '../../sites/types.js';
 import { listApplications, type ApplicationStatus, type ArgoCdTarget } from '../publish/argocd.js';
 import { fleetHistory, type DeployRecord, type Deployment, type HistoryOptions } from '../publish/history.js';
@@ -64,7 +64,6 @@ export interface StatusOptions {
   /** The manifests branch to read; without it, no last deploys and no history. */
   readonly manifests?: HistoryOptions & { readonly branch: string; readonly path: string };
   readonly argocd?: ArgoCdTarget;
-  readonly now?: () => Date;
 }
 
 export async function fleetStatus(fleet: Fleet, options: StatusOptions): Promise<FleetStatus> {
@@ -81,12 +80,12 @@ export async function fleetStatus(fleet: Fleet, options: StatusOptions): Promise
     options.argocd ? tolerate(listApplications(options.argocd)) : undefined,
   ]);
   const layout = layoutOf(fleet.canary.settings);
+  const scheme = fleet.canary.settings.ingress.scheme;
   const images = Object.fromEntries(COLORS.map((color) => [color, imageOf(fleet.canary, color)])) as Record<Color, string>;
   const sites = fleet.sites.map((site): SiteStatus => {
     const application = applicationOf(site, layout);
     const lastDeploy = published?.lastBySite.get(site.id);
     const preview = siteNames(site.id, fleet.canary.settings).previewHostname;
-    const scheme = fleet.canary.settings.ingress.scheme;
     return {
       id: site.id,
       name: site.name,
@@ -103,7 +102,7 @@ export async function fleetStatus(fleet: Fleet, options: StatusOptions): Promise
     };
   });
   return {
-    generatedAt: (options.now?.() ?? new Date()).toISOString(),
+    generatedAt: new Date().toISOString(),
     canary: { selector: fleet.canary.selector, images },
     ...(options.manifests
       ? {
@@ -116,7 +115,7 @@ export async function fleetStatus(fleet: Fleet, options: StatusOptions): Promise
           },
         }
       : {}),
-    ...(options.argocd ? { argocd: { url: options.argocd.url, reachable: applications !== undefined, strays: straysOf(applications, fleet, sites) } } : {}),
+    ...(options.argocd ? { argocd: { url: options.argocd.url, reachable: applications !== undefined, strays: straysOf(applications, fleet, layout, sites) } } : {}),
     unavailable,
     sites,
     history: published?.deployments ?? [],
@@ -124,9 +123,8 @@ export async function fleetStatus(fleet: Fleet, options: StatusOptions): Promise
 }
 
 /** Applications Argo CD has in the project that neither a site nor a cluster's services of this fleet would make. */
-function straysOf(applications: ReadonlyMap<string, ApplicationStatus> | undefined, fleet: Fleet, sites: readonly SiteStatus[]): string[] {
+function straysOf(applications: ReadonlyMap<string, ApplicationStatus> | undefined, fleet: Fleet, layout: ApplicationLayout, sites: readonly SiteStatus[]): string[] {
   if (!applications) return [];
-  const layout = layoutOf(fleet.canary.settings);
   const ours = new Set([...sites.map((s) => s.application), ...clustersOf(fleet.canary).map((c) => servicesApplication(c.name, layout))]);
   return [...applications.keys()].filter((name) => !ours.has(name)).sort();
 }
