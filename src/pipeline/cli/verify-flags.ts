@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadFleet } from '../../sites/load.js';
-import { landGated } from '../stages/gate.js';
+import { landGated, readyToGate } from '../stages/gate.js';
 import { note } from './print.js';
 import { globals, withOptions, type OptionUse } from './options.js';
 import { MANIFESTS_OPTIONS, publishInputsOptions, requireRepo, targetOf, type PublishFlags } from './publish-flags.js';
@@ -51,6 +51,11 @@ export function verifyOptionsOf(opts: VerifyFlags, canary: Canary): VerifyPlan {
  * manifests go) and verification's.
  */
 export function withGate(cmd: Command): Command {
+  // Checked before the edit is written: a refused gate leaves the files as they were.
+  cmd.hook('preAction', async (command) => {
+    const opts = command.opts<{ verify?: boolean; dryRun?: boolean }>();
+    if (opts.verify && !opts.dryRun) await readyToGate(globals(command));
+  });
   return withVerifyFlags(
     withOptions(
       cmd,

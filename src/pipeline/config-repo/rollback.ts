@@ -47,9 +47,15 @@ async function resolveCommit(git: ReturnType<typeof configRepo>, ref: string): P
 }
 
 /** Refuses to mix a rollback with uncommitted edits of the inputs. */
-async function requireClean(git: ReturnType<typeof configRepo>, paths: readonly string[]): Promise<void> {
+async function requireClean(git: ReturnType<typeof configRepo>, paths: readonly string[], why = ''): Promise<void> {
   const dirty = (await git.raw(['status', '--porcelain', '--', ...paths])).trim();
-  if (dirty) throw new RefusedError(`uncommitted changes in ${paths.join(', ')}:\n${dirty}\ncommit or stash them first`);
+  if (dirty) throw new RefusedError(`uncommitted changes in ${paths.join(', ')}:\n${dirty}\n${why}commit or stash them first`);
+}
+
+/** Refuses when the inputs have uncommitted edits: a change about to be committed and pushed must carry only itself. */
+export async function requireCommittedInputs(inputs: InputFiles, why: string): Promise<void> {
+  const { git, paths } = await locate(inputs);
+  await requireClean(git, paths, `${why}: `);
 }
 
 /** The last commit that changed the inputs: what "roll back" undoes by default. */

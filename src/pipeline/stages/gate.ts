@@ -1,6 +1,6 @@
 import { loadFleet } from '../../sites/load.js';
-import { commitInputs, revertInputCommit, type InputFiles } from '../config-repo/rollback.js';
-import { deployUpstream, pushInputs, upstreamOf } from '../config-repo/push-upstream.js';
+import { commitInputs, requireCommittedInputs, revertInputCommit, type InputFiles } from '../config-repo/rollback.js';
+import { deployUpstream, pushInputs, upstreamOf, type Upstream } from '../config-repo/push-upstream.js';
 import { publishInputs, type PublishInputsOptions } from '../publish/from-inputs.js';
 import type { PublishResult } from '../publish/publish.js';
 import { ChecksFailedError, RefusedError } from '../shared/errors.js';
@@ -33,6 +33,20 @@ export interface GateOutcome {
   readonly commit: string;
   readonly publish: PublishResult;
   readonly verdicts: readonly SiteVerdict[];
+}
+
+/**
+ * What a gated change needs before its edit is written: a branch that tracks
+ * the config repo's remote (where it is pushed, and reverted if it fails),
+ * and inputs with no uncommitted edit, which its commit would otherwise
+ * carry to production unreviewed.
+ */
+export async function readyToGate(o: { readonly dir?: string; readonly sites: string; readonly canary: string }): Promise<Upstream> {
+  const dir = o.dir ?? process.cwd();
+  const upstream = await upstreamOf(dir);
+  if (!upstream) throw new RefusedError('a gated change is pushed to the config repo and reverted there if it fails, but the checked-out branch tracks no remote branch: set one with git branch -u origin/main');
+  await requireCommittedInputs({ dir, files: [o.sites, o.canary] }, 'a gated change commits and pushes the inputs as they are, so these would be deployed with it');
+  return upstream;
 }
 
 export async function landGated(o: GateOptions): Promise<GateOutcome> {

@@ -7,7 +7,7 @@ import { configRepo } from '../config-repo/inputs.js';
 import { publishInputs } from '../publish/from-inputs.js';
 import { RefusedError } from '../shared/errors.js';
 import { plural } from '../shared/words.js';
-import { landGated, verifyPublished, type GateOptions } from './gate.js';
+import { landGated, readyToGate, verifyPublished, type GateOptions } from './gate.js';
 
 /**
  * A fleet rollout in rings: the sites not yet fully on `to` are promoted ring
@@ -49,6 +49,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   if (fleet.canary.selector !== o.to) {
     throw new RefusedError(`a rollout moves sites to the active canary, which is ${fleet.canary.selector}: select ${o.to} first (aviary canary select ${o.to}), or roll out to ${fleet.canary.selector}`);
   }
+  await readyToGate({ ...o, dir });
   if (o.resume) await reverifyLastRing(o, dir);
 
   const done: { number: number; sites: string[] }[] = [];

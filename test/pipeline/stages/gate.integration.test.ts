@@ -92,4 +92,24 @@ describe('site promote --verify', () => {
     expect(again.code, again.stdout + again.stderr).toBe(0);
     expect((await git(upstream, 'log', '-1', '--format=%s', 'main')).trim()).toBe('Upgrade bravo to green');
   });
+
+  it('refuses, before editing, when the inputs have uncommitted edits that its commit would carry to production', { timeout: 180_000 }, async () => {
+    const { dir, upstream } = await fleet('dirty');
+    const configBefore = (await git(upstream, 'rev-parse', 'main')).trim();
+    // Someone's unfinished edit: bravo deleted from sites.yaml, not committed.
+    const unfinished = readFileSync(join(dir, 'sites.yaml'), 'utf8').replace(/ {2}- id: bravo[\s\S]*?# end of bravo\n/, '');
+    writeFileSync(join(dir, 'sites.yaml'), unfinished);
+    const manifestsBefore = treeAt(manifests, 'main');
+
+    for (const args of [['site', 'promote', 'alpha', '--verify', '--force'], ['rollout', '--to', 'green', '--rings', '100', '--force']]) {
+      const r = await runCli(dir, [...args, '--repo', manifests, ...connect('alpha')]);
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expect(r.stderr).toContain('uncommitted changes in sites.yaml');
+      expect(r.stderr).toContain('these would be deployed with it: commit or stash them first');
+      // Nothing edited, committed, pushed or published: bravo is still deployed.
+      expect(readFileSync(join(dir, 'sites.yaml'), 'utf8')).toBe(unfinished);
+      expect((await git(upstream, 'rev-parse', 'main')).trim()).toBe(configBefore);
+      expect(treeAt(manifests, 'main')).toEqual(manifestsBefore);
+    }
+  });
 });
