@@ -4,6 +4,7 @@ import { rolloutRings } from '../../sites/rings.js';
 import type { Color } from '../../sites/types.js';
 import { editInputs, readInputs } from '../config-repo/edit-files.js';
 import { configRepo } from '../config-repo/inputs.js';
+import { pushInputs, type Upstream } from '../config-repo/push-upstream.js';
 import { publishInputs } from '../publish/from-inputs.js';
 import { RefusedError } from '../shared/errors.js';
 import { plural } from '../shared/words.js';
@@ -49,8 +50,8 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   if (fleet.canary.selector !== o.to) {
     throw new RefusedError(`a rollout moves sites to the active canary, which is ${fleet.canary.selector}: select ${o.to} first (aviary canary select ${o.to}), or roll out to ${fleet.canary.selector}`);
   }
-  await readyToGate({ ...o, dir });
-  if (o.resume) await reverifyLastRing(o, dir);
+  const upstream = await readyToGate({ ...o, dir });
+  if (o.resume) await reverifyLastRing(o, dir, upstream);
 
   const done: { number: number; sites: string[] }[] = [];
   const rings = rolloutRings(readInputs(paths).fleet, o.to, o.rings, o.weight);
@@ -85,18 +86,20 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
 }
 
 /**
- * After an interruption the last ring may be committed (and pushed) but not
- * published or not verified: HEAD, when it is a ring commit, is published
- * again (a no-op when it already is) and its sites verified, reverting on a
+ * After an interruption the last ring may be committed but not pushed,
+ * published or verified: HEAD, when it is a ring commit, is pushed and
+ * published again (no-ops when done) and its sites verified, reverting on a
  * failure as the ring itself would have.
  */
-async function reverifyLastRing(o: RolloutOptions, dir: string): Promise<void> {
+async function reverifyLastRing(o: RolloutOptions, dir: string, upstream: Upstream): Promise<void> {
   const git = configRepo(dir);
   const head = (await git.raw(['rev-parse', 'HEAD'])).trim();
   const trailer = (await git.raw(['log', '-1', `--format=%(trailers:key=${ROLLOUT_TRAILER},valueonly)`, head])).trim();
   if (!trailer) return;
   const ids = (await git.raw(['log', '-1', `--format=%(trailers:key=${SITES_TRAILER},valueonly)`, head])).trim().split(/\s+/).filter(Boolean);
   o.log(`Resuming: the last ring commit ${head.slice(0, 12)} (${trailer}) is published again and verified.`);
-  const publish = await publishInputs({ ...o, mode: 'push', source: head });
-  if (o.verify && ids.length > 0) await verifyPublished({ ...o, dir, source: head, publish, verify: o.verify, ids });
+  // Killed between its commit and its push, the ring is pushed first: a deploy's input commit must be on the config repo.
+  const source = await pushInputs(dir, upstream, { log: o.log });
+  const publish = await publishInputs({ ...o, mode: 'push', source });
+  if (o.verify && ids.length > 0) await verifyPublished({ ...o, dir, source, publish, verify: o.verify, ids });
 }

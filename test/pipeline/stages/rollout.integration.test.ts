@@ -21,6 +21,8 @@ const inRing = (n: number) => ids.filter((id) => ringOf(id) === n);
 /** Broken on green: one site of ring 2 (and, in the weighted rollout, one of its ring 2). */
 const broken = new Set([inRing(2)[0]!]);
 let weightedRepo = '';
+let pausedRepo = '';
+const repoFor = (id: string) => (id.startsWith('canary-') ? weightedRepo : id.startsWith('paused-') ? pausedRepo : manifests);
 let web: Server;
 let port: number;
 let manifests: string;
@@ -34,7 +36,7 @@ beforeAll(async () => {
     const id = String(req.headers.host).split('.')[0]!;
     onRequest(id);
     // Plays ingress-nginx: the color the manifests route this request to, the canary pin header honoured.
-    const color = servedColor(id.startsWith('canary-') ? weightedRepo : manifests, id, req.headers['x-aviary-canary'] as string | undefined);
+    const color = servedColor(repoFor(id), id, req.headers['x-aviary-canary'] as string | undefined);
     if (color === 'green' && broken.has(id)) res.writeHead(502).end('bad gateway');
     else res.writeHead(200).end('<html>Welcome to WordPress</html>');
   });
@@ -173,5 +175,33 @@ describe('aviary rollout --weight (a canary step per ring)', () => {
     const promote = await runCli(fleet, ['rollout', '--to', 'green', '--rings', '100', '--force', '--repo', repo]);
     expect(promote.code, promote.stderr).toBe(0);
     for (const id of few) expect(greenShare(repo, id), id).toBe(100);
+  });
+});
+
+describe('aviary rollout --resume after a kill between a ring commit and its push', () => {
+  it('pushes the ring, publishes and verifies it: no deploy names a commit the config repo lacks', { timeout: 300_000 }, async () => {
+    const paused = Array.from({ length: 12 }, (_, i) => `paused-${String(i).padStart(2, '0')}`);
+    pausedRepo = bareRepo(join(root, 'paused-manifests.git'));
+    const remote = bareRepo(join(root, 'paused-config.git'));
+    const dir2 = configRepo(join(root, 'paused'), sitesYaml(paused.map((id) => ({ id }))), canaryYaml({ extra: 'ingress:\n  scheme: http\n' }));
+    await git(dir2, 'remote', 'add', 'origin', remote);
+    await git(dir2, 'push', '-q', '-u', 'origin', 'main');
+    expect((await runCli(dir2, ['publish', '--repo', pausedRepo])).code).toBe(0);
+    // What a rollout killed right after committing its last ring leaves: the commit, with its trailers, not pushed.
+    expect((await runCli(dir2, ['site', 'promote', ...paused, '--force'])).code).toBe(0);
+    await git(dir2, 'commit', '-q', '-am', `Roll out green: ring 1/1, ${paused.length} sites`, '-m', `Aviary-Rollout: green ring 1/1\nAviary-Rollout-Sites: ${paused.join(' ')}`);
+    const ringCommit = (await git(dir2, 'rev-parse', 'HEAD')).trim();
+
+    const connect = paused.map((id) => `${id}.example.com:80:127.0.0.1:${port}`).join(',');
+    const r = await runCli(dir2, ['rollout', '--to', 'green', '--rings', '100', '--force', '--resume', '--verify', '--repo', pausedRepo, '--expect-text', 'Welcome', '--connect-to', connect]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`Resuming: the last ring commit ${ringCommit.slice(0, 12)} (green ring 1/1) is published again and verified.`);
+    expect(r.stdout).toContain('Nothing to roll out: every site is on green.');
+    // The ring commit is on the config repo, and every deploy on the manifests branch names a commit it has.
+    expect((await git(remote, 'rev-parse', 'main')).trim()).toBe(ringCommit);
+    const sources = (await git(pausedRepo, 'log', '--format=%(trailers:key=Aviary-Source,valueonly)', 'main')).split('\n').map((l) => l.trim()).filter(Boolean);
+    expect(sources).toContain(ringCommit);
+    for (const source of sources) await git(remote, 'cat-file', '-e', `${source}^{commit}`);
+    for (const id of paused) expect(routedColor(pausedRepo, id), id).toBe('green');
   });
 });

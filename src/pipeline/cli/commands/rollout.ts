@@ -30,7 +30,7 @@ export function register(program: Command): void {
       .addOption(new Option('--rings <percents>', 'cumulative percentages of the fleet, ending at 100').argParser(rings).default([1, 10, 50, 100], '1,10,50,100'))
       .addOption(new Option('--pause <duration>', 'wait between rings (90s, 30m …)').argParser(duration).default(0, '0'))
       .addOption(new Option('--max-per-ring <n>', 'commit a larger ring in parts of at most this many sites (their Jobs run at once)').argParser(wholeNumber).default(500))
-      .option('--resume', 'after an interruption: publish and verify the last ring committed again, then go on')
+      .option('--resume', 'after an interruption: push, publish and verify the last ring committed again, then go on')
       .option('--force', 'promote even when more than half of the traffic would end on a color that can run fewer pods than the one it leaves')
       .option('--json', 'machine-readable output on stdout'),
   ).action(async (opts: RolloutFlags, cmd: Command) => {
