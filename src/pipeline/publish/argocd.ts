@@ -44,14 +44,8 @@ export interface ApplicationStatus {
 
 /** The Application's status, or undefined when it does not exist (the same rules and retries as applicationExists). */
 export async function applicationStatus(target: ArgoCdTarget, name: string, step = `reading the status of Application ${name}`): Promise<ApplicationStatus | undefined> {
-  registerSecret(target.token);
   const url = applicationUrl(target, name);
-  try {
-    return await retry(ARGOCD_RETRY, isTransientArgoCdError, () => getApplication(url, target, name));
-  } catch (error) {
-    const reason = error instanceof ArgoCdAnswer ? error.message : `${describeNetworkError(error)} (after retries; Argo CD at ${target.url}): check AVIARY_ARGOCD_URL and that the server is reachable`;
-    throw new OutsideSystemError(SYSTEM, step, new Error(mask(reason)));
-  }
+  return askArgoCd(target, step, () => getApplication(url, target, name));
 }
 
 /**
@@ -63,27 +57,19 @@ export async function applicationStatus(target: ArgoCdTarget, name: string, step
  * token may not read is simply absent.
  */
 export async function listApplications(target: ArgoCdTarget): Promise<Map<string, ApplicationStatus>> {
-  registerSecret(target.token);
   const fields = ['metadata.name', 'status.sync.status', 'status.sync.revision', 'status.health'].map((f) => `items.${f}`).join(',');
   const url = `${target.url}/api/v1/applications?projects=${encodeURIComponent(target.project)}&fields=${encodeURIComponent(fields)}`;
-  try {
-    return await retry(ARGOCD_RETRY, isTransientArgoCdError, async () => {
-      const res = await fetch(url, { headers: { Authorization: `Bearer ${target.token}`, Accept: 'application/json' }, signal: AbortSignal.timeout(LIST_TIMEOUT_MS) });
-      const body = await res.text();
-      const items = (parseJson(body) as { items?: unknown } | undefined)?.items;
-      if (res.status === 200 && (items === null || Array.isArray(items))) {
-        // With `fields`, Argo CD up to 3.4 answers an empty list as null.
-        return new Map((items ?? []).flatMap((item: { metadata?: { name?: unknown } }) => (typeof item?.metadata?.name === 'string' ? [[item.metadata.name, statusOf(item)] as const] : [])));
-      }
-      if (res.status === 200 || res.status === 404) refuse(notTheApi(target, res.status, body));
-      const message = explainStatus(res.status, said(body), target, `the Applications of project ${target.project}`);
-      if (res.status >= 500 || res.status === 429) throw new ArgoCdAnswer(message, true);
-      return refuse(message);
-    });
-  } catch (error) {
-    const reason = error instanceof ArgoCdAnswer ? error.message : `${describeNetworkError(error)} (after retries; Argo CD at ${target.url}): check AVIARY_ARGOCD_URL and that the server is reachable`;
-    throw new OutsideSystemError(SYSTEM, `listing the Applications of project ${target.project}`, new Error(mask(reason)));
-  }
+  return askArgoCd(target, `listing the Applications of project ${target.project}`, async () => {
+    const res = await fetch(url, { headers: { Authorization: `Bearer ${target.token}`, Accept: 'application/json' }, signal: AbortSignal.timeout(LIST_TIMEOUT_MS) });
+    const body = await res.text();
+    const items = (parseJson(body) as { items?: unknown } | undefined)?.items;
+    if (res.status === 200 && (items === null || Array.isArray(items))) {
+      // With `fields`, Argo CD up to 3.4 answers an empty list as null.
+      return new Map((items ?? []).flatMap((item: { metadata?: { name?: unknown } }) => (typeof item?.metadata?.name === 'string' ? [[item.metadata.name, statusOf(item)] as const] : [])));
+    }
+    if (res.status === 200 || res.status === 404) refuse(notTheApi(target, res.status, body));
+    return failWith(res.status, explainStatus(res.status, said(body), target, `the Applications of project ${target.project}`));
+  });
 }
 
 /**
@@ -117,23 +103,15 @@ export async function waitUntilSyncedAt(
  * saying what to fix.
  */
 export async function deleteApplication(target: ArgoCdTarget, name: string): Promise<void> {
-  registerSecret(target.token);
   const url = `${applicationUrl(target, name)}&cascade=true&propagationPolicy=foreground`;
-  try {
-    await retry(ARGOCD_RETRY, isTransientArgoCdError, async () => {
-      const res = await fetch(url, { method: 'DELETE', headers: { Authorization: `Bearer ${target.token}`, Accept: 'application/json' }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-      const body = await res.text();
-      if (res.status === 200 && parseJson(body) !== undefined) return;
-      if (res.status === 404 && isNotFound(body)) return;
-      if (res.status === 200 || res.status === 404) refuse(notTheApi(target, res.status, body));
-      const message = explainStatus(res.status, said(body), target, `Application ${name}`, 'delete');
-      if (res.status >= 500 || res.status === 429) throw new ArgoCdAnswer(message, true);
-      refuse(message);
-    });
-  } catch (error) {
-    const reason = error instanceof ArgoCdAnswer ? error.message : `${describeNetworkError(error)} (after retries; Argo CD at ${target.url}): check AVIARY_ARGOCD_URL and that the server is reachable`;
-    throw new OutsideSystemError(SYSTEM, `deleting Application ${name} with its objects`, new Error(mask(reason)));
-  }
+  await askArgoCd(target, `deleting Application ${name} with its objects`, async () => {
+    const res = await fetch(url, { method: 'DELETE', headers: { Authorization: `Bearer ${target.token}`, Accept: 'application/json' }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    const body = await res.text();
+    if (res.status === 200 && parseJson(body) !== undefined) return;
+    if (res.status === 404 && isNotFound(body)) return;
+    if (res.status === 200 || res.status === 404) refuse(notTheApi(target, res.status, body));
+    failWith(res.status, explainStatus(res.status, said(body), target, `Application ${name}`, 'delete'));
+  });
 }
 
 /**
@@ -196,10 +174,27 @@ async function getApplication(url: string, target: ArgoCdTarget, name: string): 
   const body = await res.text();
   if (res.status === 200) return isApplicationNamed(body, name) ? statusOf(parseJson(body)) : refuse(notTheApi(target, res.status, body));
   if (res.status === 404) return isNotFound(body) ? undefined : refuse(notTheApi(target, res.status, body));
-  const message = explainStatus(res.status, said(body), target, `Application ${name}`);
-  // Transient: worth another try; everything else stops here.
-  if (res.status >= 500 || res.status === 429) throw new ArgoCdAnswer(message, true);
-  return refuse(message);
+  return failWith(res.status, explainStatus(res.status, said(body), target, `Application ${name}`));
+}
+
+/**
+ * One exchange with Argo CD, retried while transient (network errors,
+ * timeouts, 429, 5xx); whatever stops it is an OutsideSystemError for `step`,
+ * with the token masked.
+ */
+async function askArgoCd<T>(target: ArgoCdTarget, step: string, attempt: () => Promise<T>): Promise<T> {
+  registerSecret(target.token);
+  try {
+    return await retry(ARGOCD_RETRY, isTransientArgoCdError, attempt);
+  } catch (error) {
+    const reason = error instanceof ArgoCdAnswer ? error.message : `${describeNetworkError(error)} (after retries; Argo CD at ${target.url}): check AVIARY_ARGOCD_URL and that the server is reachable`;
+    throw new OutsideSystemError(SYSTEM, step, new Error(mask(reason)));
+  }
+}
+
+/** An answer that says what is wrong: worth another try when transient (429, 5xx), final otherwise. */
+function failWith(status: number, message: string): never {
+  throw new ArgoCdAnswer(message, status >= 500 || status === 429);
 }
 
 function refuse(message: string): never {
