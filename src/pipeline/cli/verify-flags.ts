@@ -50,12 +50,14 @@ export function verifyOptionsOf(opts: VerifyFlags, canary: Canary): VerifyPlan {
  * publishes the revert (stages/gate.ts). Takes publish's settings (where the
  * manifests go) and verification's.
  */
-export function withGate(cmd: Command): Command {
+export function withGate(cmd: Command, { checkedByStage = false }: { /** The command's stage checks readyToGate itself (a rollout). */ readonly checkedByStage?: boolean } = {}): Command {
   // Checked before the edit is written: a refused gate leaves the files as they were.
-  cmd.hook('preAction', async (command) => {
-    const opts = command.opts<{ verify?: boolean; dryRun?: boolean }>();
-    if (opts.verify && !opts.dryRun) await readyToGate(globals(command));
-  });
+  if (!checkedByStage) {
+    cmd.hook('preAction', async (command) => {
+      const opts = command.opts<{ verify?: boolean; dryRun?: boolean }>();
+      if (opts.verify && !opts.dryRun) await readyToGate(globals(command));
+    });
+  }
   return withVerifyFlags(
     withOptions(
       cmd,

@@ -6,7 +6,7 @@ import type { PublishResult } from '../publish/publish.js';
 import { ChecksFailedError, RefusedError } from '../shared/errors.js';
 import { plural } from '../shared/words.js';
 import { undoOnFailure } from './input-commit.js';
-import { verifySites, type SiteVerdict, type VerifyPlan } from './verify.js';
+import { verifyPublishedSites, type SiteVerdict, type VerifyPlan } from './verify.js';
 
 /**
  * A change that must prove itself: the edit just written to the inputs is
@@ -43,17 +43,22 @@ export interface GateOutcome {
  */
 export async function readyToGate(o: { readonly dir?: string; readonly sites: string; readonly canary: string }): Promise<Upstream> {
   const dir = o.dir ?? process.cwd();
+  const upstream = await trackedUpstream(dir);
+  await requireCommittedInputs({ dir, files: [o.sites, o.canary] }, 'a gated change commits and pushes the inputs as they are, so these would be deployed with it');
+  return upstream;
+}
+
+/** Where a gated change is pushed, and reverted if it fails: the remote branch the checkout tracks. */
+async function trackedUpstream(dir: string): Promise<Upstream> {
   const upstream = await upstreamOf(dir);
   if (!upstream) throw new RefusedError('a gated change is pushed to the config repo and reverted there if it fails, but the checked-out branch tracks no remote branch: set one with git branch -u origin/main');
-  await requireCommittedInputs({ dir, files: [o.sites, o.canary] }, 'a gated change commits and pushes the inputs as they are, so these would be deployed with it');
   return upstream;
 }
 
 export async function landGated(o: GateOptions): Promise<GateOutcome> {
   const dir = o.dir ?? process.cwd();
   const inputs: InputFiles = { dir, files: [o.sites, o.canary] };
-  const upstream = await upstreamOf(dir);
-  if (!upstream) throw new RefusedError('a gated change is pushed to the config repo and reverted there if it fails, but the checked-out branch tracks no remote branch: set one with git branch -u origin/main');
+  const upstream = await trackedUpstream(dir);
   const done = await commitInputs(inputs, o.subject, o.trailer);
   if (!done.commit) throw new RefusedError('nothing to gate: the inputs have no uncommitted change');
   o.log(`Committed "${o.subject}" (${done.commit.slice(0, 12)}) in the config repo.`);
@@ -76,8 +81,7 @@ export async function verifyPublished(
   const { source, publish } = o;
   const fleet = loadFleet(o.sites, o.canary);
   const sites = o.ids.map((id) => fleet.sites.find((s) => s.id === id)!);
-  const argocd = o.verify.argocd && publish.commit ? { ...o.verify.argocd, revision: publish.commit } : undefined;
-  const verdicts = await verifySites(sites, fleet.canary, { ...o.verify, argocd });
+  const verdicts = await verifyPublishedSites(sites, fleet.canary, o.verify, publish.commit);
   const failed = verdicts.filter((v) => v.outcome !== 'ok');
   if (failed.length === 0) return { commit: source, publish, verdicts };
 

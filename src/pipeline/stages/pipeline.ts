@@ -10,7 +10,7 @@ import { argoCdTarget } from '../publish/argocd.js';
 import { normalisePrefix } from '../git/sync.js';
 import { checkBranch } from '../git/branches.js';
 import { revertFailed } from './gate.js';
-import { verifySites, type VerifyPlan } from './verify.js';
+import { verifyPublishedSites, type VerifyPlan } from './verify.js';
 import { normaliseRemote, WorkDir } from '../git/workdir.js';
 import { awsClients, type AwsClients } from '../hook/aws.js';
 import { resolveHookConfig, type HookConfig, type HookFlags } from '../hook/config.js';
@@ -250,8 +250,7 @@ async function verifyDeploy(run: Run, fleet: Fleet, { origin }: Changes, publish
   const ids = published.plan.sites.filter((site) => site.change !== 'removed').map((site) => site.id);
   if (published.status !== 'pushed' || ids.length === 0) return s.skip(published.status === 'pushed' ? 'no site changed' : 'nothing was published');
   const sites = fleet.sites.filter((site) => ids.includes(site.id));
-  const argocd = verify!.argocd && published.commit ? { ...verify!.argocd, revision: published.commit } : undefined;
-  const verdicts = await verifySites(sites, fleet.canary, { ...verify!, argocd });
+  const verdicts = await verifyPublishedSites(sites, fleet.canary, verify!, published.commit);
   const failed = verdicts.filter((v) => v.outcome !== 'ok');
   if (failed.length === 0) return s.done(`${plural(sites.length, 'site')} served as published: ${listIds(ids)}`);
   if (!origin.source || !origin.configDir) throw new ChecksFailedError(`verification failed for ${failed.map((v) => v.id).join(', ')}; not reverted: --allow-dirty inputs have no commit to revert`);

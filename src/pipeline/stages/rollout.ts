@@ -1,8 +1,7 @@
 import { canarySites, promoteSites } from '../../sites/edit.js';
-import { overloadOf } from '../../sites/capacity.js';
 import { rolloutRings } from '../../sites/rings.js';
 import type { Color } from '../../sites/types.js';
-import { editInputs, readInputs } from '../config-repo/edit-files.js';
+import { editInputs, readInputs, refuseOverload } from '../config-repo/edit-files.js';
 import { configRepo } from '../config-repo/inputs.js';
 import { pushInputs, type Upstream } from '../config-repo/push-upstream.js';
 import { publishInputs } from '../publish/from-inputs.js';
@@ -46,22 +45,17 @@ export interface RolloutResult {
 export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   const dir = o.dir ?? process.cwd();
   const paths = { sites: o.sites, canary: o.canary };
-  const { fleet } = readInputs(paths);
-  if (fleet.canary.selector !== o.to) {
-    throw new RefusedError(`a rollout moves sites to the active canary, which is ${fleet.canary.selector}: select ${o.to} first (aviary canary select ${o.to}), or roll out to ${fleet.canary.selector}`);
-  }
+  const { selector } = readInputs(paths).fleet.canary;
+  if (selector !== o.to) throw new RefusedError(`a rollout moves sites to the active canary, which is ${selector}: select ${o.to} first (aviary canary select ${o.to}), or roll out to ${selector}`);
   const upstream = await readyToGate({ ...o, dir });
   if (o.resume) await reverifyLastRing(o, dir, upstream);
 
+  // Read after a resume, which may have pulled in the remote's newer commits.
+  const input = readInputs(paths);
   const done: { number: number; sites: string[] }[] = [];
-  const rings = rolloutRings(readInputs(paths).fleet, o.to, o.rings, o.weight);
+  const rings = rolloutRings(input.fleet, o.to, o.rings, o.weight);
   // Where the whole rollout ends, checked before its first ring as a bulk promote is.
-  if (o.weight === undefined && !o.force) {
-    const pending = new Set(rings.flatMap((ring) => ring.ids));
-    const moves = fleet.sites.filter((site) => pending.has(site.id)).map((site) => ({ id: site.id, from: { service: site.service, ingress: site.ingress }, to: { service: o.to, ingress: o.to } }));
-    const why = overloadOf(fleet, moves);
-    if (why) throw new RefusedError(why);
-  }
+  if (o.weight === undefined) refuseOverload(input.fleet, promoteSites(input, rings.flatMap((ring) => ring.ids)).moved, o.force);
   const step = o.weight === undefined ? o.to : `${o.to} ${o.weight}%`;
   const total = rings.length;
   for (const ring of rings) {

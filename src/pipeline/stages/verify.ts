@@ -134,6 +134,16 @@ export async function verifySites(sites: readonly Site[], canary: Canary, option
   return pMap(sites, (site) => verifySite(site, canary, options, waitFor), { concurrency: CONCURRENT_CHECKS });
 }
 
+/**
+ * Verifies sites as a publish left them: with Argo CD, each Application must
+ * be Synced at `revision`, the manifests commit just published (none: the
+ * publish changed nothing, and Argo CD is not asked).
+ */
+export function verifyPublishedSites(sites: readonly Site[], canary: Canary, plan: VerifyPlan, revision: string | undefined): Promise<SiteVerdict[]> {
+  const argocd = plan.argocd && revision ? { ...plan.argocd, revision } : undefined;
+  return verifySites(sites, canary, { ...plan, argocd });
+}
+
 async function verifySite(site: Site, canary: Canary, options: VerifyOptions, waitFor: (application: string) => ReturnType<typeof waitUntilSyncedAt>): Promise<SiteVerdict> {
   const checks = checksOf(site, canary, options.color);
   const url = checks[0]!.url;

@@ -33,6 +33,7 @@ export function register(program: Command): void {
       .option('--resume', 'after an interruption: push, publish and verify the last ring committed again, then go on')
       .option('--force', 'promote even when more than half of the traffic would end on a color that can run fewer pods than the one it leaves')
       .option('--json', 'machine-readable output on stdout'),
+    { checkedByStage: true },
   ).action(async (opts: RolloutFlags, cmd: Command) => {
     const g = globals(cmd);
     const canary = loadCanary(g.canary);
