@@ -45,13 +45,15 @@ export interface RolloutResult {
 export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   const dir = o.dir ?? process.cwd();
   const paths = { sites: o.sites, canary: o.canary };
-  const { selector } = readInputs(paths).fleet.canary;
+  let input = readInputs(paths);
+  const { selector } = input.fleet.canary;
   if (selector !== o.to) throw new RefusedError(`a rollout moves sites to the active canary, which is ${selector}: select ${o.to} first (aviary canary select ${o.to}), or roll out to ${selector}`);
   const upstream = await readyToGate({ ...o, dir });
-  if (o.resume) await reverifyLastRing(o, dir, upstream);
-
-  // Read after a resume, which may have pulled in the remote's newer commits.
-  const input = readInputs(paths);
+  if (o.resume) {
+    await reverifyLastRing(o, dir, upstream);
+    // Read again: pushing the last ring may have pulled in the remote's newer commits.
+    input = readInputs(paths);
+  }
   const done: { number: number; sites: string[] }[] = [];
   const rings = rolloutRings(input.fleet, o.to, o.rings, o.weight);
   // Where the whole rollout ends, checked before its first ring as a bulk promote is.
