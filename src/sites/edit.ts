@@ -2,7 +2,7 @@ import { isMap, isPair, isScalar, isSeq, type Node, type Pair, type Scalar, type
 import { scalarSource, YamlText } from './edit-text.js';
 import { Source } from './source.js';
 import { parseFleet } from './load.js';
-import { clustersOf, JOB_KINDS, trafficOf, type Color, type Fleet, type JobKind, type Site } from './types.js';
+import { clustersOf, JOB_KINDS, otherColor, trafficOf, type Color, type Fleet, type JobKind, type Site } from './types.js';
 
 /**
  * The operations of the old deployment manager as edits of `sites.yaml` and
@@ -208,9 +208,10 @@ export function shiftSites(
 ): { texts: EditedTexts; shifted: { id: string; from: string; to: string }[]; unchanged: string[] } {
   const index = indexOf(input.fleet);
   const sites = sitesText(input);
-  const other: Color = to === 'blue' ? 'green' : 'blue';
+  const other = otherColor(to);
   const shares: Record<Color, number> = { [to]: weight, [other]: 100 - weight } as Record<Color, number>;
   const wanted = weight === 100 ? to : weight === 0 ? other : `{ blue: ${shares.blue}, green: ${shares.green} }`;
+  const now = weight === 100 ? to : weight === 0 ? other : `blue ${shares.blue}%, green ${shares.green}%`;
   const shifted: { id: string; from: string; to: string }[] = [];
   const unchanged: string[] = [];
   for (const id of new Set(ids)) {
@@ -218,7 +219,6 @@ export function shiftSites(
     if (i === undefined) throw new Error(`unknown site "${id}" (pickSites reports these)`);
     const site = input.fleet.sites[i]!;
     const from = trafficWords(site);
-    const now = weight === 100 ? to : weight === 0 ? other : `blue ${shares.blue}%, green ${shares.green}%`;
     if (from === now) {
       unchanged.push(id);
       continue;

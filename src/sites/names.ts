@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Color, FleetSettings } from './types.js';
+import { otherColor, type Color, type FleetSettings } from './types.js';
 
 /**
  * Every name derived from a site id, in one place, because the charts (which
@@ -148,7 +148,7 @@ export const CANARY_PIN_HEADER = 'X-Aviary-Canary';
 
 /** The color with the smaller share of a split (the one the canary Ingress routes to): `ingress` is the larger. */
 export function canaryColorOf(site: { readonly ingress: Color }): Color {
-  return site.ingress === 'blue' ? 'green' : 'blue';
+  return otherColor(site.ingress);
 }
 
 /** The keys and salts of wp-config.php, one Secrets Manager secret per site so every replica and both colors sign cookies alike. */

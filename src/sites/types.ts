@@ -227,6 +227,11 @@ export function imageOf(canary: Canary, color: Color): string {
   return `${canary.repository}@sha256:${canary.services[color].imageTag}`;
 }
 
+/** The color that is not `color`. */
+export function otherColor(color: Color): Color {
+  return color === 'blue' ? 'green' : 'blue';
+}
+
 /** Each color's percentage of the site's public traffic. */
 export function trafficOf(site: Pick<Site, 'ingress' | 'weights'>): Record<Color, number> {
   if (site.weights) return { ...site.weights };

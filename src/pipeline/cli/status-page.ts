@@ -1,7 +1,8 @@
 import { COLORS } from '../../sites/types.js';
 import type { FleetStatus, SiteStatus } from '../stages/status.js';
 import { shortImage, type Deployment } from '../publish/history.js';
-import { straysText, trafficText } from './status-text.js';
+import { minuteOf, straysText, trafficText } from './status-text.js';
+import { plural } from '../shared/words.js';
 
 /**
  * `aviary status --html FILE`: one self-contained page (no external asset,
@@ -25,7 +26,7 @@ export function statusPage(status: FleetStatus): string {
 <body>
 <header>
 <h1>Fleet status</h1>
-<p>${status.sites.length} ${status.sites.length === 1 ? 'site' : 'sites'} · canary <b>${status.canary.selector}</b> · ${COLORS.map((c) => `${c} <code title="${esc(status.canary.images[c])}">${esc(shortImage(status.canary.images[c]))}</code>`).join(' · ')}</p>
+<p>${plural(status.sites.length, 'site')} · canary <b>${status.canary.selector}</b> · ${COLORS.map((c) => `${c} <code title="${esc(status.canary.images[c])}">${esc(shortImage(status.canary.images[c]))}</code>`).join(' · ')}</p>
 <p>${published(status)}${argo ? ` · Argo CD: ${argo}` : ''}</p>
 ${columns && status.argocd!.strays.length ? `<p class="bad">${esc(straysText(status.argocd!.strays))}</p>` : ''}
 ${status.unavailable.map((problem) => `<p class="bad" role="alert">Not read: ${esc(problem)}</p>`).join('\n')}
@@ -58,7 +59,7 @@ function siteRow(site: SiteStatus): string {
     `<div role="cell" data-label="Traffic">${esc(trafficText(site))}</div>`,
     `<div role="cell" data-label="Service"><span class="color ${site.service}">${site.service}</span></div>`,
     `<div role="cell" data-label="Image"><code>${esc(shortImage(site.image))}</code></div>`,
-    `<div role="cell" data-label="Last deploy">${deploy ? `${esc(when(deploy.date))} <code title="${esc(deploy.subject)}">${esc(deploy.commit.slice(0, 12))}</code>` : '<span class="muted">never</span>'}</div>`,
+    `<div role="cell" data-label="Last deploy">${deploy ? `${esc(minuteOf(deploy.date))} <code title="${esc(deploy.subject)}">${esc(deploy.commit.slice(0, 12))}</code>` : '<span class="muted">never</span>'}</div>`,
     ...(site.argocd ? [`<div role="cell" data-label="Argo CD" class="${site.argocd.sync === 'Synced' && site.argocd.health === 'Healthy' ? 'ok' : 'bad'}">${esc(argo)}</div>`] : []),
   ];
   return `<div class="row" role="row" data-search="${esc(words.join(' ').toLowerCase())}">${cells.join('')}</div>`;
@@ -79,7 +80,7 @@ function deployItem(d: Deployment): string {
   const sites = d.sites.length > 10 ? `${d.sites.slice(0, 10).join(', ')} and ${d.sites.length - 10} more` : d.sites.join(', ');
   return [
     `<li><b>${esc(d.subject)}</b><br>`,
-    `<span class="muted">${esc(when(d.date))} · <code>${esc(d.commit.slice(0, 12))}</code> · ${esc(d.author)}${d.source ? ` · input <code>${esc(d.source.slice(0, 12))}</code>` : ''}</span>`,
+    `<span class="muted">${esc(minuteOf(d.date))} · <code>${esc(d.commit.slice(0, 12))}</code> · ${esc(d.author)}${d.source ? ` · input <code>${esc(d.source.slice(0, 12))}</code>` : ''}</span>`,
     images ? `<br>images ${images}${d.services ? ' (services changed)' : ''}` : '',
     sites ? `<br>sites ${esc(sites)}` : '',
     '</li>',
@@ -101,11 +102,6 @@ function argoSummary(sites: readonly SiteStatus[]): string {
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   return [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${n} ${esc(k)}`).join(', ');
-}
-
-/** `2026-11-30T07:10:48+00:00` → `2026-11-30 07:10`: minutes are enough to find a deploy. */
-function when(iso: string): string {
-  return iso.slice(0, 16).replace('T', ' ');
 }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };

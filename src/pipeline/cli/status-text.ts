@@ -1,7 +1,7 @@
 import { COLORS } from '../../sites/types.js';
 import type { FleetStatus, SiteStatus } from '../stages/status.js';
 import { shortImage } from '../publish/history.js';
-import { listIds } from '../shared/words.js';
+import { listIds, plural } from '../shared/words.js';
 
 /** `aviary status` for a terminal: what runs where, one line a site, then what is published and running. */
 export function statusText(status: FleetStatus): string {
@@ -12,7 +12,7 @@ export function statusText(status: FleetStatus): string {
     trafficText(site),
     site.service,
     shortImage(site.image),
-    site.lastDeploy ? `${site.lastDeploy.date.slice(0, 16).replace('T', ' ')} ${site.lastDeploy.commit.slice(0, 12)}` : status.manifests?.reachable ? 'never' : '-',
+    site.lastDeploy ? `${minuteOf(site.lastDeploy.date)} ${site.lastDeploy.commit.slice(0, 12)}` : status.manifests?.reachable ? 'never' : '-',
     ...(argo ? [`${site.argocd!.sync} ${site.argocd!.health}`] : []),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -25,7 +25,7 @@ export function statusText(status: FleetStatus): string {
   const unhealthy = status.sites.filter((s) => s.argocd && !(s.argocd.sync === 'Synced' && s.argocd.health === 'Healthy'));
   return [
     ...(status.sites.length ? [line(header), ...rows.map(line), ''] : ['No sites.', '']),
-    `${status.sites.length} ${status.sites.length === 1 ? 'site' : 'sites'}; images ${images} (* the active canary).`,
+    `${plural(status.sites.length, 'site')}; images ${images} (* the active canary).`,
     published,
     ...status.unavailable.map((problem) => `Not read: ${problem}`),
     ...(argo ? [`Argo CD: ${unhealthy.length === 0 ? 'every site Synced and Healthy' : `${unhealthy.length} not Synced and Healthy: ${unhealthy.map((s) => s.id).join(', ')}`}.`] : []),
@@ -45,4 +45,9 @@ export function straysText(strays: readonly string[]): string {
     `Argo CD has ${strays.length === 1 ? 'an Application' : `${strays.length} Applications`} in the project that this fleet no longer generates: ${listIds(strays)}. ` +
     'After a change of argocd.shards or clusters, delete each with `argocd app delete NAME --cascade=false` once the new Applications are Synced; a removed site\'s goes when the pipeline has deleted it.'
   );
+}
+
+/** `2026-11-30T07:10:48+00:00` → `2026-11-30 07:10`: minutes are enough to find a deploy. */
+export function minuteOf(iso: string): string {
+  return iso.slice(0, 16).replace('T', ' ');
 }
